@@ -1,0 +1,10 @@
+//! `calip3d render` (under construction).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`calip3d render` is not implemented yet")
+}

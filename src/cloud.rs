@@ -1,0 +1,171 @@
+//! [`PointCloud`]: positions as contiguous `f32` triples plus the attributes and metadata of its source.
+
+use nalgebra::Point3;
+use std::path::PathBuf;
+
+/// The file format a cloud was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Ply,
+    Las,
+    Laz,
+    Off,
+    Obj,
+    Stl,
+    /// Built in memory (library callers), not read from a file.
+    Memory,
+}
+
+/// Which axis points up in the cloud's own coordinates.
+///
+/// The projections assume y-up (ModelNet's convention); a z-up cloud (LAS/LiDAR) is rotated
+/// (x, y, z) → (x, z, −y) before projecting (METHOD.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpAxis {
+    #[default]
+    Y,
+    Z,
+}
+
+/// Axis-aligned bounds in f64, in the file's own coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Bounds {
+    pub min: [f64; 3],
+    pub max: [f64; 3],
+}
+
+/// Where a cloud came from and what its header said.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceMeta {
+    pub path: Option<PathBuf>,
+    pub format: Format,
+    /// Format version, e.g. "1.4" for LAS, "binary_little_endian 1.0" for PLY.
+    pub version: Option<String>,
+    /// LAS point data record format (0–10).
+    pub point_format: Option<u8>,
+    /// Points (vertices, for meshes) stored in the file, as its header says.
+    pub points_in_file: u64,
+    /// Faces stored in the file, for meshes.
+    pub faces_in_file: Option<u64>,
+    /// Bounds of the file's points in its own coordinates.
+    pub bounds: Option<Bounds>,
+    /// The f64 offset subtracted from every point before converting to f32.
+    pub offset: [f64; 3],
+    /// Points dropped because a coordinate was NaN or infinite.
+    pub dropped_non_finite: u64,
+}
+
+impl SourceMeta {
+    /// Metadata for a cloud built in memory.
+    pub fn memory(points: u64) -> Self {
+        SourceMeta {
+            path: None,
+            format: Format::Memory,
+            version: None,
+            point_format: None,
+            points_in_file: points,
+            faces_in_file: None,
+            bounds: None,
+            offset: [0.0; 3],
+            dropped_non_finite: 0,
+        }
+    }
+}
+
+/// A point cloud: positions plus optional per-point attributes, all of the same length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointCloud {
+    /// Positions, re-centred by `meta.offset`; castable to `&[f32]` with [`PointCloud::xyz`].
+    pub positions: Vec<Point3<f32>>,
+    /// Index of each kept point in the source file (after subsampling), to write results back.
+    pub source_index: Option<Vec<u64>>,
+    pub intensity: Option<Vec<u16>>,
+    /// RGB, 16 bits per channel as LAS stores it (8-bit sources are not rescaled).
+    pub colors: Option<Vec<[u16; 3]>>,
+    pub classification: Option<Vec<u8>>,
+    pub normals: Option<Vec<[f32; 3]>>,
+    pub up_axis: UpAxis,
+    pub meta: SourceMeta,
+}
+
+impl PointCloud {
+    /// A cloud from positions in memory; non-finite points are dropped and counted.
+    pub fn from_points(points: impl IntoIterator<Item = Point3<f32>>, up_axis: UpAxis) -> Self {
+        let mut dropped = 0u64;
+        let positions: Vec<Point3<f32>> = points
+            .into_iter()
+            .filter(|p| {
+                let keep = p.coords.iter().all(|c| c.is_finite());
+                dropped += u64::from(!keep);
+                keep
+            })
+            .collect();
+        let mut meta = SourceMeta::memory(positions.len() as u64 + dropped);
+        meta.dropped_non_finite = dropped;
+        PointCloud {
+            positions,
+            source_index: None,
+            intensity: None,
+            colors: None,
+            classification: None,
+            normals: None,
+            up_axis,
+            meta,
+        }
+    }
+
+    /// A cloud from a flat `x0 y0 z0 x1 y1 z1 …` buffer (e.g. a ROS `PointCloud2` payload).
+    /// Trailing values that do not make a whole point are ignored.
+    pub fn from_xyz(xyz: &[f32], up_axis: UpAxis) -> Self {
+        Self::from_points(
+            xyz.chunks_exact(3).map(|p| Point3::new(p[0], p[1], p[2])),
+            up_axis,
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// Positions as a flat `[x0, y0, z0, x1, …]` slice, ready for GPU upload.
+    pub fn xyz(&self) -> &[f32] {
+        bytemuck::cast_slice(&self.positions)
+    }
+
+    /// Positions in the y-up frame the view sets assume (METHOD.md §1).
+    pub fn y_up_positions(&self) -> Vec<Point3<f32>> {
+        match self.up_axis {
+            UpAxis::Y => self.positions.clone(),
+            UpAxis::Z => self
+                .positions
+                .iter()
+                .map(|p| Point3::new(p.x, p.z, -p.y))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_points_are_dropped_and_counted() {
+        let c = PointCloud::from_xyz(&[1.0, 2.0, 3.0, f32::NAN, 0.0, 0.0, 4.0, 5.0, 6.0], UpAxis::Y);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.meta.dropped_non_finite, 1);
+        assert_eq!(c.xyz(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn z_up_is_rotated_to_y_up() {
+        let c = PointCloud::from_xyz(&[1.0, 2.0, 3.0], UpAxis::Z);
+        assert_eq!(c.y_up_positions(), vec![Point3::new(1.0, 3.0, -2.0)]);
+    }
+}
