@@ -13,3 +13,7 @@ pub mod load;
 pub mod project;
 
 pub use cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
+pub mod batch;
+mod error;
+
+pub use error::{Error, Result};

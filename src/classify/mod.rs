@@ -1,1 +1,10 @@
-//! (stage under construction)
+//! Classification: class lists, the [`Classifier`] pipeline, predictions and evaluation.
+
+pub mod classes;
+mod classifier;
+pub mod eval;
+pub mod plot;
+mod prediction;
+
+pub use classifier::{ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, DEFAULT_MODEL};
+pub use prediction::{softmax, Prediction, Timings};

@@ -9,6 +9,8 @@ mod classify;
 mod embed;
 mod eval;
 mod info;
+mod pipeline_args;
+mod progress;
 mod render;
 
 /// Zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free attention.

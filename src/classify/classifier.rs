@@ -1,0 +1,381 @@
+//! [`Classifier`]: the whole pipeline behind one value, built once and shared by threads.
+
+use super::classes::ClassSpec;
+use super::prediction::{softmax, Prediction, Timings};
+use crate::attend::{aggregate_views, CalipAttention, CalipParams};
+use crate::cloud::{PointCloud, UpAxis};
+use crate::encode::ClipEncoder;
+use crate::error::{Error, Result};
+use crate::load::{load, LoadOptions};
+use crate::project::{ClipBatch, DeviceChoice, Projection, Projector, ViewSet};
+use candle_core::{Device, Tensor};
+use nalgebra::Point3;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The model used when none is named: OpenAI's ViT-B/32 CLIP on the Hugging Face Hub.
+pub const DEFAULT_MODEL: &str = "openai/clip-vit-base-patch32";
+
+/// Views encoded by one forward pass of the vision tower; bounds the encoder's memory.
+const ENCODE_CHUNK: usize = 64;
+
+/// Settings of a [`Classifier`]; every field has a documented default.
+///
+/// ```no_run
+/// use calip3d::classify::Classifier;
+/// use calip3d::project::Projection;
+/// let classifier = Classifier::builder()
+///     .model("path/to/clip-vit-base-patch32")
+///     .projection(Projection::Realistic)
+///     .build()?;
+/// # Ok::<(), calip3d::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClassifierBuilder {
+    model: String,
+    projection: Projection,
+    views: Option<ViewSet>,
+    device: DeviceChoice,
+    params: CalipParams,
+    view_weights: Option<Vec<f32>>,
+    load: LoadOptions,
+    normalize_input: bool,
+    keep_view_logits: bool,
+}
+
+impl Default for ClassifierBuilder {
+    fn default() -> Self {
+        ClassifierBuilder {
+            model: DEFAULT_MODEL.to_string(),
+            projection: Projection::Realistic,
+            views: None,
+            device: DeviceChoice::Auto,
+            params: CalipParams::default(),
+            view_weights: None,
+            load: LoadOptions::default(),
+            normalize_input: false,
+            keep_view_logits: false,
+        }
+    }
+}
+
+impl ClassifierBuilder {
+    /// CLIP model: a local folder in the Hugging Face layout or a Hub repo id.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+    /// Projection (default: realistic, PointCLIP V2's 10 views).
+    pub fn projection(mut self, projection: Projection) -> Self {
+        self.projection = projection;
+        self
+    }
+    /// Views to render instead of the projection's preset.
+    pub fn views(mut self, views: ViewSet) -> Self {
+        self.views = Some(views);
+        self
+    }
+    /// Where to project: GPU, CPU or whichever is there (default).
+    pub fn device(mut self, device: DeviceChoice) -> Self {
+        self.device = device;
+        self
+    }
+    /// CALIP's α and β (default [`CalipParams::default`]).
+    pub fn params(mut self, params: CalipParams) -> Self {
+        self.params = params;
+        self
+    }
+    /// Per-view weights of the logit average (default: all 1, as PointCLIP's zero-shot).
+    pub fn view_weights(mut self, weights: Vec<f32>) -> Self {
+        self.view_weights = Some(weights);
+        self
+    }
+    /// How files are read and how many points are kept (also applied to in-memory clouds).
+    pub fn load_options(mut self, load: LoadOptions) -> Self {
+        self.load = load;
+        self
+    }
+    /// Point budget: clouds with more points are subsampled deterministically (0 = keep all).
+    pub fn max_points(mut self, max_points: usize) -> Self {
+        self.load.max_points = max_points;
+        self
+    }
+    /// Apply CLIP's mean/std normalisation to the depth images (off by default, as the originals).
+    pub fn normalize_input(mut self, on: bool) -> Self {
+        self.normalize_input = on;
+        self
+    }
+    /// Keep the per-view logits in each [`Prediction`].
+    pub fn keep_view_logits(mut self, on: bool) -> Self {
+        self.keep_view_logits = on;
+        self
+    }
+
+    /// Loads the model and sets up the projector.
+    pub fn build(self) -> Result<Classifier> {
+        let views = self.views.unwrap_or_else(|| self.projection.views());
+        let n_views = views.len();
+        let view_weights = self.view_weights.unwrap_or_else(|| vec![1.0; n_views]);
+        if view_weights.len() != n_views {
+            return Err(Error::InvalidSetting(format!(
+                "{} view weights given for {} views",
+                view_weights.len(),
+                n_views
+            )));
+        }
+        if view_weights.iter().any(|w| !w.is_finite() || *w < 0.0) || view_weights.iter().sum::<f32>() <= 0.0 {
+            return Err(Error::InvalidSetting(
+                "view weights must be finite, non-negative and not all zero".into(),
+            ));
+        }
+        let projector = Projector::new(self.projection, views, self.device)?;
+        let encoder = ClipEncoder::load(&self.model, &Device::Cpu)?;
+        Ok(Classifier {
+            encoder,
+            projector,
+            projection: self.projection,
+            attention: CalipAttention::new(self.params),
+            view_weights,
+            load: self.load,
+            normalize_input: self.normalize_input,
+            keep_view_logits: self.keep_view_logits,
+        })
+    }
+}
+
+/// Class names with their prompts and text features, prepared once per model and reused.
+#[derive(Debug, Clone)]
+pub struct ClassSet {
+    specs: Vec<ClassSpec>,
+    names: Arc<[String]>,
+    /// `[K, C]`, rows L2-normalised (METHOD.md §4).
+    features: Tensor,
+    model_id: String,
+}
+
+impl ClassSet {
+    /// Class names in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    /// Classes with the prompts that were encoded.
+    pub fn specs(&self) -> &[ClassSpec] {
+        &self.specs
+    }
+    /// The text features, `[K, C]`.
+    pub fn features(&self) -> &Tensor {
+        &self.features
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Depth images of clouds, ready for the encoder, with the time it took to make them.
+pub struct ProjectedClouds {
+    pub batch: ClipBatch,
+    pub project_ms: f64,
+}
+
+/// Zero-shot point-cloud classifier: projection → CLIP → CALIP attention → view aggregation.
+///
+/// `Send + Sync`: build it once and call it from any number of threads.
+pub struct Classifier {
+    encoder: ClipEncoder,
+    projector: Projector,
+    projection: Projection,
+    attention: CalipAttention,
+    view_weights: Vec<f32>,
+    load: LoadOptions,
+    normalize_input: bool,
+    keep_view_logits: bool,
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+impl Classifier {
+    /// A builder with the defaults.
+    pub fn builder() -> ClassifierBuilder {
+        ClassifierBuilder::default()
+    }
+
+    /// The model's identity (repo id or folder).
+    pub fn model_id(&self) -> &str {
+        self.encoder.model_id()
+    }
+    pub fn projection(&self) -> Projection {
+        self.projection
+    }
+    /// Which device projects ("cpu" or the GPU adapter).
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+    pub fn encoder(&self) -> &ClipEncoder {
+        &self.encoder
+    }
+    pub fn load_options(&self) -> &LoadOptions {
+        &self.load
+    }
+
+    /// Encodes the prompts of each class (cached on disk across runs by the encoder).
+    pub fn class_set(&self, specs: Vec<ClassSpec>) -> Result<ClassSet> {
+        let prompts: Vec<Vec<String>> = specs.iter().map(|s| s.prompts.clone()).collect();
+        let features = self.encoder.class_features(&prompts)?;
+        let names: Arc<[String]> = specs.iter().map(|s| s.name.clone()).collect();
+        Ok(ClassSet {
+            specs,
+            names,
+            features,
+            model_id: self.encoder.model_id().to_string(),
+        })
+    }
+
+    /// Reads a file with this classifier's load options.
+    pub fn load(&self, path: &Path) -> Result<PointCloud> {
+        Ok(load(path, &self.load)?)
+    }
+
+    /// The points to project: finite, within the point budget, y-up.
+    pub fn prepare(&self, cloud: &PointCloud) -> Result<Vec<Point3<f32>>> {
+        if cloud.is_empty() {
+            return Err(Error::EmptyCloud(cloud.meta.path.clone()));
+        }
+        let mut points = cloud.y_up_positions();
+        points.retain(|p| p.coords.iter().all(|c| c.is_finite()));
+        if points.is_empty() {
+            return Err(Error::EmptyCloud(cloud.meta.path.clone()));
+        }
+        if self.load.max_points > 0 && points.len() > self.load.max_points {
+            let keep = crate::load::subsample_indices(points.len(), self.load.max_points, self.load.seed);
+            points = keep.into_iter().map(|i| points[i]).collect();
+        }
+        Ok(points)
+    }
+
+    /// Projects prepared clouds into the encoder's input, all views of all clouds in one batch.
+    pub fn project(&self, clouds: &[&[Point3<f32>]]) -> Result<ProjectedClouds> {
+        let t = Instant::now();
+        let batch = self
+            .projector
+            .clip_input(clouds, self.encoder.image_size(), self.normalize_input)?;
+        Ok(ProjectedClouds {
+            batch,
+            project_ms: ms_since(t),
+        })
+    }
+
+    /// Encodes projected views and scores them against the classes: one prediction per cloud.
+    /// Load and projection times in the returned timings are zero; callers that measured them fill
+    /// them in.
+    pub fn score(&self, projected: &ClipBatch, classes: &ClassSet) -> Result<Vec<Prediction>> {
+        if classes.model_id != self.encoder.model_id() {
+            return Err(Error::InvalidSetting(format!(
+                "class features were made with model {}, not {}",
+                classes.model_id,
+                self.encoder.model_id()
+            )));
+        }
+        let v = projected.views_per_cloud;
+        let s = projected.size;
+        let n_images = projected.data.len() / (3 * s * s);
+        let n_clouds = n_images / v.max(1);
+        let t = Instant::now();
+        let mut globals = Vec::new();
+        let mut spatials = Vec::new();
+        for start in (0..n_images).step_by(ENCODE_CHUNK) {
+            let count = ENCODE_CHUNK.min(n_images - start);
+            let pixels = Tensor::from_slice(
+                &projected.data[start * 3 * s * s..(start + count) * 3 * s * s],
+                (count, 3, s, s),
+                &Device::Cpu,
+            )?;
+            let f = self.encoder.encode_images(&pixels)?;
+            globals.push(f.global);
+            spatials.push(f.spatial);
+        }
+        let global = Tensor::cat(&globals, 0)?;
+        let spatial = Tensor::cat(&spatials, 0)?;
+        let encode_ms = ms_since(t);
+
+        let t = Instant::now();
+        let text = classes.features();
+        let view_logits = self.attention.logits(&global, &spatial, text)?;
+        let baseline_view_logits = CalipAttention::new(CalipParams::baseline()).logits(&global, &spatial, text)?;
+        let logits = aggregate_views(&view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
+        let baseline = aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
+        let per_view = self.keep_view_logits.then(|| view_logits.to_vec2::<f32>()).transpose()?;
+        let attend_ms = ms_since(t);
+
+        let share = 1.0 / n_clouds.max(1) as f64;
+        Ok((0..n_clouds)
+            .map(|i| Prediction {
+                classes: classes.names.clone(),
+                probabilities: softmax(&logits[i]),
+                logits: logits[i].clone(),
+                baseline_logits: baseline[i].clone(),
+                view_logits: per_view.as_ref().map(|pv| pv[i * v..(i + 1) * v].to_vec()),
+                timings: Timings {
+                    load: 0.0,
+                    project: 0.0,
+                    encode: encode_ms * share,
+                    attend: attend_ms * share,
+                },
+            })
+            .collect())
+    }
+
+    /// Classifies several clouds in one batched computation.
+    pub fn classify_many(&self, clouds: &[&PointCloud], classes: &ClassSet) -> Result<Vec<Prediction>> {
+        let prepared = clouds.iter().map(|c| self.prepare(c)).collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&[Point3<f32>]> = prepared.iter().map(Vec::as_slice).collect();
+        let projected = self.project(&refs)?;
+        let mut predictions = self.score(&projected.batch, classes)?;
+        let share = projected.project_ms / clouds.len().max(1) as f64;
+        for p in &mut predictions {
+            p.timings.project = share;
+        }
+        Ok(predictions)
+    }
+
+    /// Classifies one cloud.
+    ///
+    /// ```no_run
+    /// # use calip3d::{classify::{Classifier, classes::ClassSpec}, PointCloud, UpAxis};
+    /// # let classifier = Classifier::builder().build()?;
+    /// let classes = classifier.class_set(ClassSpec::from_names(&["chair", "table"], &["a depth map of a {}."]))?;
+    /// let cloud = PointCloud::from_xyz(&[0.0, 0.0, 0.0, 1.0, 1.0, 1.0], UpAxis::Y);
+    /// let prediction = classifier.classify(&cloud, &classes)?;
+    /// println!("{} ({:.2})", prediction.best().0, prediction.best().1);
+    /// # Ok::<(), calip3d::Error>(())
+    /// ```
+    pub fn classify(&self, cloud: &PointCloud, classes: &ClassSet) -> Result<Prediction> {
+        let mut v = self.classify_many(&[cloud], classes)?;
+        Ok(v.remove(0))
+    }
+
+    /// Classifies points in memory, e.g. a robot's segmented object.
+    pub fn classify_points(&self, points: &[Point3<f32>], up_axis: UpAxis, classes: &ClassSet) -> Result<Prediction> {
+        self.classify(&PointCloud::from_points(points.iter().copied(), up_axis), classes)
+    }
+
+    /// Classifies a flat `x y z x y z …` buffer (e.g. a ROS `PointCloud2` payload of packed xyz).
+    pub fn classify_xyz(&self, xyz: &[f32], up_axis: UpAxis, classes: &ClassSet) -> Result<Prediction> {
+        self.classify(&PointCloud::from_xyz(xyz, up_axis), classes)
+    }
+
+    /// Reads and classifies a file, with load time included in the timings.
+    pub fn classify_file(&self, path: &Path, classes: &ClassSet) -> Result<Prediction> {
+        let t = Instant::now();
+        let cloud = self.load(path)?;
+        let load_ms = ms_since(t);
+        let mut p = self.classify(&cloud, classes)?;
+        p.timings.load = load_ms;
+        Ok(p)
+    }
+}

@@ -1,0 +1,46 @@
+//! [`Error`]: what can go wrong anywhere in the pipeline, one variant per stage.
+
+use std::path::PathBuf;
+
+/// Any error of the calip3d pipeline. Each stage has its own exhaustive error type; this wraps
+/// them so that library callers match on one type.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Load(#[from] crate::load::LoadError),
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error(transparent)]
+    Model(#[from] crate::encode::ModelError),
+    #[error(transparent)]
+    Classes(#[from] crate::classify::classes::ClassesError),
+    #[error(transparent)]
+    Dataset(#[from] crate::classify::eval::DatasetError),
+    #[error(transparent)]
+    Inputs(#[from] crate::batch::InputError),
+    #[error(transparent)]
+    Results(#[from] crate::batch::ResultsError),
+    /// A tensor operation failed (shapes that do not fit, usually a bug or a mismatched model).
+    #[error("tensor computation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// A cloud with no (finite) points: there is nothing to classify.
+    #[error("{}: no points to classify", .0.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "cloud".into()))]
+    EmptyCloud(Option<PathBuf>),
+    /// A setting that cannot work, e.g. view weights that do not match the views.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(String),
+    /// Encoding a batch of views failed; every file of the batch gets this message.
+    #[error("encoding failed: {0}")]
+    Encode(String),
+    /// A bug: a stage panicked. The panic was contained so that other files go on.
+    #[error("{0}")]
+    Internal(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// calip3d's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

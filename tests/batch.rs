@@ -1,0 +1,236 @@
+//! `calip3d batch`: records for good and broken files, exit codes, resume, bounded memory.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const CLASSES: &str = "box,pole,plate";
+
+fn batch(inputs: &[&Path], out: &Path, extra: &[&str]) -> std::process::Output {
+    let model = tiny_model();
+    let mut args: Vec<String> = vec!["batch".into()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    for a in ["--classes", CLASSES, "--device", "cpu", "--quiet", "--model"] {
+        args.push(a.into());
+    }
+    args.push(model.display().to_string());
+    args.push("--out".into());
+    args.push(out.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    calip3d(&refs)
+}
+
+/// A folder with three good clouds and four broken files.
+fn mixed_folder(dir: &Path) {
+    for k in 0..3 {
+        write_ply(&dir.join(format!("good{k}.ply")), &box_cloud(k, 300 + 50 * k as usize));
+    }
+    // Header says 100 vertices, the body holds 2.
+    std::fs::write(
+        dir.join("truncated.ply"),
+        "ply\nformat ascii 1.0\nelement vertex 100\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 1 1\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("magic.ply"), "this is not a point cloud\n").unwrap();
+    std::fs::write(dir.join("empty.las"), b"").unwrap();
+    write_ply(&dir.join("zero.ply"), &[]);
+}
+
+#[test]
+fn good_and_broken_files_each_get_one_record_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scans");
+    std::fs::create_dir(&data).unwrap();
+    mixed_folder(&data);
+    let out = dir.path().join("results.jsonl");
+    let run = batch(&[&data], &out, &[]);
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+
+    let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(records.len(), 7);
+    let by_file: HashMap<String, &Value> = records
+        .iter()
+        .map(|r| {
+            let f = Path::new(r["file"].as_str().unwrap()).file_name().unwrap();
+            (f.to_string_lossy().to_string(), r)
+        })
+        .collect();
+    for k in 0..3 {
+        let r = by_file[&format!("good{k}.ply")];
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["classes"].as_array().unwrap().len(), 3);
+        assert_eq!(r["logits"].as_array().unwrap().len(), 3);
+    }
+    for bad in ["truncated.ply", "magic.ply", "empty.las", "zero.ply"] {
+        let r = by_file[bad];
+        assert_eq!(r["ok"], false, "{r}");
+        let err = r["error"].as_str().unwrap();
+        assert!(err.contains(bad), "error should name the file: {err}");
+    }
+
+    // A good file's record equals what `classify --json` says about it.
+    let good = data.join("good1.ply");
+    let model = tiny_model();
+    let single = calip3d(&[
+        "classify",
+        good.to_str().unwrap(),
+        "--json",
+        "--classes",
+        CLASSES,
+        "--device",
+        "cpu",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert!(single.status.success(), "{}", String::from_utf8_lossy(&single.stderr));
+    let single = &json_lines(&String::from_utf8(single.stdout).unwrap())[0];
+    let batched = by_file["good1.ply"];
+    for key in ["classes", "projection", "model", "top"] {
+        assert_eq!(single[key], batched[key], "{key}");
+    }
+    let a: Vec<f64> = single["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let b: Vec<f64> = batched["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    for (x, y) in a.iter().zip(&b) {
+        // Batched and single encodes run different matmul shapes: equal up to f32 rounding.
+        assert!((x - y).abs() < 1e-3, "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn csv_results_and_setup_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("a.ply");
+    write_ply(&good, &box_cloud(0, 200));
+    let out = dir.path().join("r.csv");
+    let run = batch(&[&good], &out, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "file,ok,top_class,probability,top_k,error");
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].contains(",true,"), "{}", lines[1]);
+
+    // A missing classes file is a setup error: exit 1 before any file ran, results untouched.
+    let out2 = dir.path().join("r2.jsonl");
+    let model = tiny_model();
+    let run = calip3d(&[
+        "batch",
+        good.to_str().unwrap(),
+        "--classes",
+        "/nonexistent/classes.txt",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("/nonexistent/classes.txt"), "{err}");
+}
+
+#[test]
+fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scans");
+    std::fs::create_dir(&data).unwrap();
+    let n = 24;
+    for k in 0..n {
+        write_ply(&data.join(format!("s{k:02}.ply")), &box_cloud(k % 3, 200 + k as usize));
+    }
+    std::fs::write(data.join("bad.ply"), "nope").unwrap();
+    let out = dir.path().join("results.jsonl");
+    let model = tiny_model();
+
+    // Start a run, wait until it has written some records, and kill it.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+        .args(["batch", data.to_str().unwrap(), "--classes", CLASSES, "--device", "cpu", "--quiet"])
+        .args(["--views-per-encode", "10", "--jobs", "1", "--model", model.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&out).map(|t| t.lines().count()).unwrap_or(0);
+        if lines >= 3 || start.elapsed().as_secs() > 120 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().ok();
+    child.wait().unwrap();
+    // Simulate the worst case too: a record cut in half by the kill.
+    let mut text = std::fs::read_to_string(&out).unwrap();
+    let before = json_lines(&text).len();
+    text.push_str("{\"file\":\"half");
+    std::fs::write(&out, text).unwrap();
+
+    let run = batch(&[&data], &out, &["--resume"]);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *count.entry(r["file"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    assert_eq!(count.len(), n as usize + 1, "every file has a record ({before} before the resume)");
+    assert!(count.values().all(|&c| c == 1), "{count:?}");
+    assert_eq!(records.iter().filter(|r| r["ok"] == true).count(), n as usize);
+}
+
+/// Peak resident memory of a child process, sampled from /proc until it exits.
+fn peak_rss_kib(mut child: std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                peak = peak.max(v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0));
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_large_las_is_streamed_within_a_memory_bound() {
+    // 3 million points: 60 MB on disk, ~70 MB as f64 triples, far more as las::Point values.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.las");
+    let mut header = las::Builder::from((1, 2));
+    header.point_format = las::point::Format::new(0).unwrap();
+    let mut w = las::Writer::from_path(&path, header.into_header().unwrap()).unwrap();
+    let n = 3_000_000u32;
+    for i in 0..n {
+        let t = i as f64 / n as f64;
+        let p = las::Point {
+            x: 500_000.0 + (t * 977.0).fract() * 50.0,
+            y: 4_000_000.0 + (t * 613.0).fract() * 50.0,
+            z: 100.0 + (t * 31.0).fract() * 10.0,
+            ..Default::default()
+        };
+        w.write_point(p).unwrap();
+    }
+    w.close().unwrap();
+    drop(w);
+    let out = dir.path().join("r.jsonl");
+    let model = tiny_model();
+    let child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+        .args(["batch", path.to_str().unwrap(), "--classes", CLASSES, "--device", "cpu", "--quiet"])
+        .args(["--model", model.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let (status, peak_kib) = peak_rss_kib(child);
+    assert!(status.success());
+    let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(records[0]["ok"], true);
+    // The bound: 150 MiB for 3 M points means the file was never held whole.
+    assert!(peak_kib < 150 * 1024, "peak RSS {peak_kib} KiB");
+    eprintln!("peak RSS for a 3M-point LAS: {} MiB", peak_kib / 1024);
+}

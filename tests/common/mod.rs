@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests: the tiny random CLIP fixture, generated clouds, and
+//! running the `calip3d` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The tiny random CLIP written by transformers (scripts/clip_reference.py).
+pub fn tiny_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/clip/tiny")
+}
+
+/// `calip3d` with arguments, on the CPU and without a progress bar.
+pub fn calip3d(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_calip3d"))
+        .args(args)
+        .env("CALIP3D_CACHE_DIR", std::env::temp_dir().join("calip3d-test-cache"))
+        .output()
+        .expect("run calip3d")
+}
+
+/// A deterministic cloud: points on the surface of an axis-aligned box, with a little structure
+/// that differs by `kind` so different files give different logits.
+pub fn box_cloud(kind: u32, n: usize) -> Vec<[f32; 3]> {
+    let size = [1.0 + kind as f32 * 0.7, 1.0, 0.5 + kind as f32 * 0.3];
+    let mut s = 0x2545_F491u32.wrapping_add(kind.wrapping_mul(7919));
+    let mut rnd = move || {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        s as f32 / u32::MAX as f32 - 0.5
+    };
+    (0..n)
+        .map(|i| {
+            let mut p = [rnd() * size[0], rnd() * size[1], rnd() * size[2]];
+            p[i % 3] = size[i % 3] * if i % 2 == 0 { 0.5 } else { -0.5 };
+            p
+        })
+        .collect()
+}
+
+/// Writes points as an ASCII PLY.
+pub fn write_ply(path: &Path, points: &[[f32; 3]]) {
+    let mut s = format!(
+        "ply\nformat ascii 1.0\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nend_header\n",
+        points.len()
+    );
+    for p in points {
+        s.push_str(&format!("{} {} {}\n", p[0], p[1], p[2]));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// Parses JSON lines.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
