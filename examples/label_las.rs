@@ -46,7 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let min = header.bounds().min;
     let mut tiles: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
     for (i, p) in points.iter().enumerate() {
-        let key = (((p.x - min.x) / tile).floor() as i64, ((p.y - min.y) / tile).floor() as i64);
+        let key = (
+            ((p.x - min.x) / tile).floor() as i64,
+            ((p.y - min.y) / tile).floor() as i64,
+        );
         tiles.entry(key).or_default().push(i);
     }
     let clouds: Vec<PointCloud> = tiles
@@ -54,13 +57,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|idx| {
             let pts = idx.iter().map(|&i| {
                 let p = &points[i];
-                Point3::new((p.x - min.x) as f32, (p.y - min.y) as f32, (p.z - min.z) as f32)
+                Point3::new(
+                    (p.x - min.x) as f32,
+                    (p.y - min.y) as f32,
+                    (p.z - min.z) as f32,
+                )
             });
             PointCloud::from_points(pts, UpAxis::Z)
         })
         .collect();
 
-    let classifier = Classifier::builder().model(model).projection(Projection::Realistic).build()?;
+    let classifier = Classifier::builder()
+        .model(model)
+        .projection(Projection::Realistic)
+        .build()?;
     let templates = classes::default_templates(Projection::Realistic);
     let classes = classifier.class_set(classes::resolve(names, &templates)?)?;
     let refs: Vec<&PointCloud> = clouds.iter().collect();
@@ -70,7 +80,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for ((key, idx), p) in tiles.iter().zip(&predictions) {
         let (class, probability) = p.best();
         let k = classes.names().iter().position(|c| c == class).unwrap_or(0) as u8;
-        println!("tile {key:?}: {} points → {class} ({probability:.2})", idx.len());
+        println!(
+            "tile {key:?}: {} points → {class} ({probability:.2})",
+            idx.len()
+        );
         for &i in idx {
             label[i] = k;
         }
@@ -80,7 +93,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     builder.point_format.extra_bytes += 1;
     let descriptor = extra_bytes_descriptor("calip3d_class", "calip3d class index");
     // Descriptors of all extra bytes share one VLR; ours describes the last byte.
-    match builder.vlrs.iter_mut().find(|v| v.user_id == "LASF_Spec" && v.record_id == 4) {
+    match builder
+        .vlrs
+        .iter_mut()
+        .find(|v| v.user_id == "LASF_Spec" && v.record_id == 4)
+    {
         Some(vlr) => vlr.data.extend_from_slice(&descriptor),
         None => builder.vlrs.push(Vlr {
             user_id: "LASF_Spec".into(),

@@ -31,7 +31,9 @@ fn object_xyz(size: [f32; 3], n: usize) -> Vec<f32> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let model = std::env::args().nth(1).unwrap_or_else(|| calip3d::classify::DEFAULT_MODEL.into());
+    let model = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| calip3d::classify::DEFAULT_MODEL.into());
     let classifier = Arc::new(
         Classifier::builder()
             .model(model)
@@ -40,12 +42,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?,
     );
     let templates = classes::default_templates(Projection::PointClip);
-    let classes = Arc::new(classifier.class_set(classes::resolve("box,pole,car,person", &templates)?)?);
+    let classes =
+        Arc::new(classifier.class_set(classes::resolve("box,pole,car,person", &templates)?)?);
 
     let (tx, rx) = mpsc::channel::<(u32, Vec<f32>)>();
     let sensor = std::thread::spawn(move || {
         for frame in 0..6u32 {
-            let size = if frame % 2 == 0 { [1.0, 1.0, 1.0] } else { [0.1, 2.0, 0.1] };
+            let size = if frame % 2 == 0 {
+                [1.0, 1.0, 1.0]
+            } else {
+                [0.1, 2.0, 0.1]
+            };
             if tx.send((frame, object_xyz(size, 800))).is_err() {
                 break;
             }
@@ -64,7 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map(|(_, xyz)| PointCloud::from_xyz(xyz, UpAxis::Y))
                     .collect();
                 let refs: Vec<&PointCloud> = clouds.iter().collect();
-                for ((frame, _), p) in frames.iter().zip(classifier.classify_many(&refs, &classes)?) {
+                for ((frame, _), p) in frames
+                    .iter()
+                    .zip(classifier.classify_many(&refs, &classes)?)
+                {
                     let (class, probability) = p.best();
                     println!("frame {frame}: {class} ({probability:.2})");
                 }

@@ -157,7 +157,10 @@ mod tests {
 
     #[test]
     fn non_finite_points_are_dropped_and_counted() {
-        let c = PointCloud::from_xyz(&[1.0, 2.0, 3.0, f32::NAN, 0.0, 0.0, 4.0, 5.0, 6.0], UpAxis::Y);
+        let c = PointCloud::from_xyz(
+            &[1.0, 2.0, 3.0, f32::NAN, 0.0, 0.0, 4.0, 5.0, 6.0],
+            UpAxis::Y,
+        );
         assert_eq!(c.len(), 2);
         assert_eq!(c.meta.dropped_non_finite, 1);
         assert_eq!(c.xyz(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);

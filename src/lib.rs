@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cloud;
 pub mod encode;
 pub mod load;
+pub mod npy;
 pub mod project;
 
 pub use cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
@@ -17,3 +18,35 @@ pub mod batch;
 mod error;
 
 pub use error::{Error, Result};
+
+use std::cell::Cell;
+
+thread_local! {
+    /// Set while [`contain_panics`] runs on this thread, so the CLI's panic hook stays quiet.
+    static CONTAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it (e.g. in a third-party decoder fed a malformed file) into
+/// an error message instead of unwinding through the caller.
+pub(crate) fn contain_panics<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    let was = CONTAINING.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINING.with(|c| c.set(was));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".into())
+    })
+}
+
+/// Installs a panic hook for programs: silent for panics that calip3d contains and reports as
+/// errors, one line without a backtrace for any other.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if !CONTAINING.with(|c| c.get()) {
+            eprintln!("internal error (a bug in calip3d, please report it): {info}");
+        }
+    }));
+}

@@ -13,7 +13,14 @@ fn batch(inputs: &[&Path], out: &Path, extra: &[&str]) -> std::process::Output {
     let model = tiny_model();
     let mut args: Vec<String> = vec!["batch".into()];
     args.extend(inputs.iter().map(|p| p.display().to_string()));
-    for a in ["--classes", CLASSES, "--device", "cpu", "--quiet", "--model"] {
+    for a in [
+        "--classes",
+        CLASSES,
+        "--device",
+        "cpu",
+        "--quiet",
+        "--model",
+    ] {
         args.push(a.into());
     }
     args.push(model.display().to_string());
@@ -27,7 +34,10 @@ fn batch(inputs: &[&Path], out: &Path, extra: &[&str]) -> std::process::Output {
 /// A folder with three good clouds and four broken files.
 fn mixed_folder(dir: &Path) {
     for k in 0..3 {
-        write_ply(&dir.join(format!("good{k}.ply")), &box_cloud(k, 300 + 50 * k as usize));
+        write_ply(
+            &dir.join(format!("good{k}.ply")),
+            &box_cloud(k, 300 + 50 * k as usize),
+        );
     }
     // Header says 100 vertices, the body holds 2.
     std::fs::write(
@@ -48,7 +58,12 @@ fn good_and_broken_files_each_get_one_record_and_exit_code_2() {
     mixed_folder(&data);
     let out = dir.path().join("results.jsonl");
     let run = batch(&[&data], &out, &[]);
-    assert_eq!(run.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 
     let records = json_lines(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(records.len(), 7);
@@ -86,14 +101,28 @@ fn good_and_broken_files_each_get_one_record_and_exit_code_2() {
         "--model",
         model.to_str().unwrap(),
     ]);
-    assert!(single.status.success(), "{}", String::from_utf8_lossy(&single.stderr));
+    assert!(
+        single.status.success(),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
     let single = &json_lines(&String::from_utf8(single.stdout).unwrap())[0];
     let batched = by_file["good1.ply"];
     for key in ["classes", "projection", "model", "top"] {
         assert_eq!(single[key], batched[key], "{key}");
     }
-    let a: Vec<f64> = single["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-    let b: Vec<f64> = batched["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let a: Vec<f64> = single["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let b: Vec<f64> = batched["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     for (x, y) in a.iter().zip(&b) {
         // Batched and single encodes run different matmul shapes: equal up to f32 rounding.
         assert!((x - y).abs() < 1e-3, "{a:?} vs {b:?}");
@@ -107,7 +136,12 @@ fn csv_results_and_setup_errors() {
     write_ply(&good, &box_cloud(0, 200));
     let out = dir.path().join("r.csv");
     let run = batch(&[&good], &out, &[]);
-    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "file,ok,top_class,probability,top_k,error");
@@ -139,7 +173,10 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
     std::fs::create_dir(&data).unwrap();
     let n = 24;
     for k in 0..n {
-        write_ply(&data.join(format!("s{k:02}.ply")), &box_cloud(k % 3, 200 + k as usize));
+        write_ply(
+            &data.join(format!("s{k:02}.ply")),
+            &box_cloud(k % 3, 200 + k as usize),
+        );
     }
     std::fs::write(data.join("bad.ply"), "nope").unwrap();
     let out = dir.path().join("results.jsonl");
@@ -147,15 +184,32 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
 
     // Start a run, wait until it has written some records, and kill it.
     let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
-        .args(["batch", data.to_str().unwrap(), "--classes", CLASSES, "--device", "cpu", "--quiet"])
-        .args(["--views-per-encode", "10", "--jobs", "1", "--model", model.to_str().unwrap()])
+        .args([
+            "batch",
+            data.to_str().unwrap(),
+            "--classes",
+            CLASSES,
+            "--device",
+            "cpu",
+            "--quiet",
+        ])
+        .args([
+            "--views-per-encode",
+            "10",
+            "--jobs",
+            "1",
+            "--model",
+            model.to_str().unwrap(),
+        ])
         .args(["--out", out.to_str().unwrap()])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();
     loop {
-        let lines = std::fs::read_to_string(&out).map(|t| t.lines().count()).unwrap_or(0);
+        let lines = std::fs::read_to_string(&out)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if lines >= 3 || start.elapsed().as_secs() > 120 || child.try_wait().unwrap().is_some() {
             break;
         }
@@ -170,15 +224,29 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
     std::fs::write(&out, text).unwrap();
 
     let run = batch(&[&data], &out, &["--resume"]);
-    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let records = json_lines(&std::fs::read_to_string(&out).unwrap());
     let mut count: HashMap<String, usize> = HashMap::new();
     for r in &records {
-        *count.entry(r["file"].as_str().unwrap().to_string()).or_default() += 1;
+        *count
+            .entry(r["file"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
-    assert_eq!(count.len(), n as usize + 1, "every file has a record ({before} before the resume)");
+    assert_eq!(
+        count.len(),
+        n as usize + 1,
+        "every file has a record ({before} before the resume)"
+    );
     assert!(count.values().all(|&c| c == 1), "{count:?}");
-    assert_eq!(records.iter().filter(|r| r["ok"] == true).count(), n as usize);
+    assert_eq!(
+        records.iter().filter(|r| r["ok"] == true).count(),
+        n as usize
+    );
 }
 
 /// Peak resident memory of a child process, sampled from /proc until it exits.
@@ -222,8 +290,21 @@ fn a_large_las_is_streamed_within_a_memory_bound() {
     let out = dir.path().join("r.jsonl");
     let model = tiny_model();
     let child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
-        .args(["batch", path.to_str().unwrap(), "--classes", CLASSES, "--device", "cpu", "--quiet"])
-        .args(["--model", model.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "batch",
+            path.to_str().unwrap(),
+            "--classes",
+            CLASSES,
+            "--device",
+            "cpu",
+            "--quiet",
+        ])
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .spawn()
         .unwrap();
     let (status, peak_kib) = peak_rss_kib(child);

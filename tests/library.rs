@@ -22,7 +22,10 @@ fn classifier(projection: Projection) -> Classifier {
 fn the_same_cloud_classified_from_several_threads_gives_identical_results() {
     let c = Arc::new(classifier(Projection::Realistic));
     let templates = classes::default_templates(Projection::Realistic);
-    let set = Arc::new(c.class_set(classes::resolve("box,pole,plate,chair", &templates).unwrap()).unwrap());
+    let set = Arc::new(
+        c.class_set(classes::resolve("box,pole,plate,chair", &templates).unwrap())
+            .unwrap(),
+    );
     let xyz: Vec<f32> = box_cloud(1, 700).into_iter().flatten().collect();
     let reference = c.classify_xyz(&xyz, UpAxis::Y, &set).unwrap();
     assert_eq!(reference.view_logits.as_ref().unwrap().len(), 10);
@@ -30,7 +33,9 @@ fn the_same_cloud_classified_from_several_threads_gives_identical_results() {
         .map(|_| {
             let (c, set, xyz) = (c.clone(), set.clone(), xyz.clone());
             std::thread::spawn(move || {
-                (0..3).map(|_| c.classify_xyz(&xyz, UpAxis::Y, &set).unwrap()).collect::<Vec<_>>()
+                (0..3)
+                    .map(|_| c.classify_xyz(&xyz, UpAxis::Y, &set).unwrap())
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -46,8 +51,13 @@ fn the_same_cloud_classified_from_several_threads_gives_identical_results() {
 fn points_flat_buffers_and_clouds_agree_and_batches_match_singles() {
     let c = classifier(Projection::PointClip);
     let templates = classes::default_templates(Projection::PointClip);
-    let set = c.class_set(classes::resolve("box,pole", &templates).unwrap()).unwrap();
-    let pts: Vec<Point3<f32>> = box_cloud(2, 500).iter().map(|p| Point3::new(p[0], p[1], p[2])).collect();
+    let set = c
+        .class_set(classes::resolve("box,pole", &templates).unwrap())
+        .unwrap();
+    let pts: Vec<Point3<f32>> = box_cloud(2, 500)
+        .iter()
+        .map(|p| Point3::new(p[0], p[1], p[2]))
+        .collect();
     let xyz: Vec<f32> = pts.iter().flat_map(|p| [p.x, p.y, p.z]).collect();
     let a = c.classify_points(&pts, UpAxis::Y, &set).unwrap();
     let b = c.classify_xyz(&xyz, UpAxis::Y, &set).unwrap();
@@ -61,7 +71,12 @@ fn points_flat_buffers_and_clouds_agree_and_batches_match_singles() {
     let both = c.classify_many(&[&first, &other], &set).unwrap();
     let single = c.classify(&other, &set).unwrap();
     for (x, y) in both[1].logits.iter().zip(&single.logits) {
-        assert!((x - y).abs() < 1e-3, "{:?} vs {:?}", both[1].logits, single.logits);
+        assert!(
+            (x - y).abs() < 1e-3,
+            "{:?} vs {:?}",
+            both[1].logits,
+            single.logits
+        );
     }
 }
 
@@ -69,10 +84,14 @@ fn points_flat_buffers_and_clouds_agree_and_batches_match_singles() {
 fn bad_inputs_are_errors_not_panics() {
     let c = classifier(Projection::PointClip);
     let templates = classes::default_templates(Projection::PointClip);
-    let set = c.class_set(classes::resolve("box,pole", &templates).unwrap()).unwrap();
+    let set = c
+        .class_set(classes::resolve("box,pole", &templates).unwrap())
+        .unwrap();
     let empty = c.classify_xyz(&[], UpAxis::Y, &set).unwrap_err();
     assert!(empty.to_string().contains("no points"), "{empty}");
-    let nan = c.classify_xyz(&[f32::NAN, 0.0, 0.0], UpAxis::Y, &set).unwrap_err();
+    let nan = c
+        .classify_xyz(&[f32::NAN, 0.0, 0.0], UpAxis::Y, &set)
+        .unwrap_err();
     assert!(nan.to_string().contains("no points"), "{nan}");
     let weights = Classifier::builder()
         .model(tiny_model().display().to_string())
@@ -81,7 +100,12 @@ fn bad_inputs_are_errors_not_panics() {
         .build()
         .err()
         .unwrap();
-    assert!(weights.to_string().contains("3 view weights given for 6 views"), "{weights}");
+    assert!(
+        weights
+            .to_string()
+            .contains("3 view weights given for 6 views"),
+        "{weights}"
+    );
 }
 
 #[test]

@@ -114,7 +114,10 @@ mod tests {
     #[test]
     fn missing_inputs_are_errors() {
         let err = expand_inputs(&["/nonexistent/scan.las".into()]).unwrap_err();
-        assert_eq!(err.to_string(), "/nonexistent/scan.las: no such file or folder");
+        assert_eq!(
+            err.to_string(),
+            "/nonexistent/scan.las: no such file or folder"
+        );
         let err = expand_inputs(&["/nonexistent/*.las".into()]).unwrap_err();
         assert!(err.to_string().contains("matches no file"), "{err}");
     }

@@ -34,7 +34,11 @@ pub enum ResultsError {
 impl ResultsFormat {
     /// The format for a results path, from its extension.
     pub fn from_path(path: &Path) -> Result<Self, ResultsError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(e) if e == "jsonl" || e == "ndjson" => Ok(Self::Jsonl),
             Some(e) if e == "csv" => Ok(Self::Csv),
             _ => Err(ResultsError::UnknownFormat(path.to_path_buf())),
@@ -47,7 +51,10 @@ impl ResultsFormat {
 pub enum Record {
     /// The classification object of `classify --json` (must hold `file` and `top`).
     Ok(Map<String, Value>),
-    Failed { file: String, error: String },
+    Failed {
+        file: String,
+        error: String,
+    },
 }
 
 impl Record {
@@ -80,13 +87,22 @@ impl Record {
                     .and_then(Value::as_array)
                     .map(|t| {
                         t.iter()
-                            .filter_map(|e| Some((e["class"].as_str()?, e["probability"].as_f64()?)))
+                            .filter_map(|e| {
+                                Some((e["class"].as_str()?, e["probability"].as_f64()?))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
                 let (class, p) = top.first().copied().unwrap_or(("", f64::NAN));
                 let top_k: Vec<String> = top.iter().map(|(c, p)| format!("{c}:{p:.6}")).collect();
-                csv_row(&[self.file(), "true", class, &format!("{p:.6}"), &top_k.join(" "), ""])
+                csv_row(&[
+                    self.file(),
+                    "true",
+                    class,
+                    &format!("{p:.6}"),
+                    &top_k.join(" "),
+                    "",
+                ])
             }
             (ResultsFormat::Csv, Record::Failed { file, error }) => {
                 csv_row(&[file, "false", "", "", "", error])
@@ -174,7 +190,8 @@ fn successful_file(line: &str, format: ResultsFormat) -> Option<String> {
     match format {
         ResultsFormat::Jsonl => {
             let v: Value = serde_json::from_str(line).ok()?;
-            (v.get("ok")? == &Value::Bool(true)).then(|| v.get("file")?.as_str().map(String::from))?
+            (v.get("ok")? == &Value::Bool(true))
+                .then(|| v.get("file")?.as_str().map(String::from))?
         }
         ResultsFormat::Csv => {
             let fields = parse_csv_row(line)?;
@@ -193,7 +210,11 @@ fn csv_field(s: &str) -> String {
 }
 
 fn csv_row(fields: &[&str]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+    fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses one CSV row (RFC 4180 quoting, no embedded newlines); None if a quote is unterminated.
@@ -246,7 +267,11 @@ mod tests {
             drop(f);
             // A killed run leaves half a line behind.
             let mut text = std::fs::read_to_string(&path).unwrap();
-            text.push_str(if ext == "csv" { "\"c.ply,tr" } else { "{\"file\":\"c.ply\",\"ok\":tr" });
+            text.push_str(if ext == "csv" {
+                "\"c.ply,tr"
+            } else {
+                "{\"file\":\"c.ply\",\"ok\":tr"
+            });
             std::fs::write(&path, text).unwrap();
 
             let (mut f, done) = ResultsFile::open(&path, true).unwrap();
@@ -274,7 +299,12 @@ mod tests {
 
     #[test]
     fn unknown_extension_is_an_error() {
-        let err = ResultsFile::open(Path::new("/tmp/out.txt"), false).err().unwrap();
-        assert_eq!(err.to_string(), "/tmp/out.txt: results file must end in .jsonl or .csv");
+        let err = ResultsFile::open(Path::new("/tmp/out.txt"), false)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "/tmp/out.txt: results file must end in .jsonl or .csv"
+        );
     }
 }

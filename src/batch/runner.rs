@@ -83,7 +83,12 @@ pub fn run_batch(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
                 let outcome = catch_unwind(AssertUnwindSafe(|| read_and_project(classifier, path)))
-                    .unwrap_or_else(|_| Err(Error::Internal(format!("{}: internal error while reading or projecting", path.display()))));
+                    .unwrap_or_else(|_| {
+                        Err(Error::Internal(format!(
+                            "{}: internal error while reading or projecting",
+                            path.display()
+                        )))
+                    });
                 if tx.send(Projected { file: i, outcome }).is_err() {
                     break;
                 }
@@ -112,13 +117,21 @@ pub fn run_batch(
                 }
             };
             match msg {
-                Some(Projected { file, outcome: Ok((batch, load_ms, project_ms)) }) => {
+                Some(Projected {
+                    file,
+                    outcome: Ok((batch, load_ms, project_ms)),
+                }) => {
                     pending.push((file, batch, load_ms, project_ms));
                 }
-                Some(Projected { file, outcome: Err(e) }) => emit(file, Err(e), &mut summary)?,
+                Some(Projected {
+                    file,
+                    outcome: Err(e),
+                }) => emit(file, Err(e), &mut summary)?,
                 None if pending.is_empty() => break,
                 None => {
-                    for (file, outcome) in score_pending(classifier, classes, std::mem::take(&mut pending)) {
+                    for (file, outcome) in
+                        score_pending(classifier, classes, std::mem::take(&mut pending))
+                    {
                         emit(file, outcome, &mut summary)?;
                     }
                 }
@@ -129,7 +142,10 @@ pub fn run_batch(
     Ok(summary)
 }
 
-fn read_and_project(classifier: &Classifier, path: &std::path::Path) -> Result<(ClipBatch, f64, f64)> {
+fn read_and_project(
+    classifier: &Classifier,
+    path: &std::path::Path,
+) -> Result<(ClipBatch, f64, f64)> {
     let t = Instant::now();
     let cloud = classifier.load(path)?;
     let points = classifier.prepare(&cloud)?;
@@ -174,10 +190,23 @@ fn score_pending(
 }
 
 /// The results-file record of one file's outcome.
-pub fn record(file: &Path, outcome: &Result<Prediction>, classifier: &Classifier, top_k: usize) -> Record {
+pub fn record(
+    file: &Path,
+    outcome: &Result<Prediction>,
+    classifier: &Classifier,
+    top_k: usize,
+) -> Record {
     let file = file.display().to_string();
     match outcome {
-        Ok(p) => Record::Ok(p.to_json(&file, &classifier.projection().to_string(), classifier.model_id(), top_k)),
-        Err(e) => Record::Failed { file, error: e.to_string() },
+        Ok(p) => Record::Ok(p.to_json(
+            &file,
+            &classifier.projection().to_string(),
+            classifier.model_id(),
+            top_k,
+        )),
+        Err(e) => Record::Failed {
+            file,
+            error: e.to_string(),
+        },
     }
 }

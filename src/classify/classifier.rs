@@ -124,7 +124,9 @@ impl ClassifierBuilder {
                 n_views
             )));
         }
-        if view_weights.iter().any(|w| !w.is_finite() || *w < 0.0) || view_weights.iter().sum::<f32>() <= 0.0 {
+        if view_weights.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || view_weights.iter().sum::<f32>() <= 0.0
+        {
             return Err(Error::InvalidSetting(
                 "view weights must be finite, non-negative and not all zero".into(),
             ));
@@ -252,7 +254,8 @@ impl Classifier {
             return Err(Error::EmptyCloud(cloud.meta.path.clone()));
         }
         if self.load.max_points > 0 && points.len() > self.load.max_points {
-            let keep = crate::load::subsample_indices(points.len(), self.load.max_points, self.load.seed);
+            let keep =
+                crate::load::subsample_indices(points.len(), self.load.max_points, self.load.seed);
             points = keep.into_iter().map(|i| points[i]).collect();
         }
         Ok(points)
@@ -261,9 +264,9 @@ impl Classifier {
     /// Projects prepared clouds into the encoder's input, all views of all clouds in one batch.
     pub fn project(&self, clouds: &[&[Point3<f32>]]) -> Result<ProjectedClouds> {
         let t = Instant::now();
-        let batch = self
-            .projector
-            .clip_input(clouds, self.encoder.image_size(), self.normalize_input)?;
+        let batch =
+            self.projector
+                .clip_input(clouds, self.encoder.image_size(), self.normalize_input)?;
         Ok(ProjectedClouds {
             batch,
             project_ms: ms_since(t),
@@ -306,10 +309,15 @@ impl Classifier {
         let t = Instant::now();
         let text = classes.features();
         let view_logits = self.attention.logits(&global, &spatial, text)?;
-        let baseline_view_logits = CalipAttention::new(CalipParams::baseline()).logits(&global, &spatial, text)?;
+        let baseline_view_logits =
+            CalipAttention::new(CalipParams::baseline()).logits(&global, &spatial, text)?;
         let logits = aggregate_views(&view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
-        let baseline = aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
-        let per_view = self.keep_view_logits.then(|| view_logits.to_vec2::<f32>()).transpose()?;
+        let baseline =
+            aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
+        let per_view = self
+            .keep_view_logits
+            .then(|| view_logits.to_vec2::<f32>())
+            .transpose()?;
         let attend_ms = ms_since(t);
 
         let share = 1.0 / n_clouds.max(1) as f64;
@@ -331,8 +339,15 @@ impl Classifier {
     }
 
     /// Classifies several clouds in one batched computation.
-    pub fn classify_many(&self, clouds: &[&PointCloud], classes: &ClassSet) -> Result<Vec<Prediction>> {
-        let prepared = clouds.iter().map(|c| self.prepare(c)).collect::<Result<Vec<_>>>()?;
+    pub fn classify_many(
+        &self,
+        clouds: &[&PointCloud],
+        classes: &ClassSet,
+    ) -> Result<Vec<Prediction>> {
+        let prepared = clouds
+            .iter()
+            .map(|c| self.prepare(c))
+            .collect::<Result<Vec<_>>>()?;
         let refs: Vec<&[Point3<f32>]> = prepared.iter().map(Vec::as_slice).collect();
         let projected = self.project(&refs)?;
         let mut predictions = self.score(&projected.batch, classes)?;
@@ -360,12 +375,25 @@ impl Classifier {
     }
 
     /// Classifies points in memory, e.g. a robot's segmented object.
-    pub fn classify_points(&self, points: &[Point3<f32>], up_axis: UpAxis, classes: &ClassSet) -> Result<Prediction> {
-        self.classify(&PointCloud::from_points(points.iter().copied(), up_axis), classes)
+    pub fn classify_points(
+        &self,
+        points: &[Point3<f32>],
+        up_axis: UpAxis,
+        classes: &ClassSet,
+    ) -> Result<Prediction> {
+        self.classify(
+            &PointCloud::from_points(points.iter().copied(), up_axis),
+            classes,
+        )
     }
 
     /// Classifies a flat `x y z x y z …` buffer (e.g. a ROS `PointCloud2` payload of packed xyz).
-    pub fn classify_xyz(&self, xyz: &[f32], up_axis: UpAxis, classes: &ClassSet) -> Result<Prediction> {
+    pub fn classify_xyz(
+        &self,
+        xyz: &[f32],
+        up_axis: UpAxis,
+        classes: &ClassSet,
+    ) -> Result<Prediction> {
         self.classify(&PointCloud::from_xyz(xyz, up_axis), classes)
     }
 

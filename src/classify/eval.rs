@@ -47,7 +47,11 @@ pub fn labelled_files(dir: &Path, classes: &[String]) -> Result<Vec<LabelledFile
     folders.sort();
     let mut files = Vec::new();
     for folder in folders {
-        let name = folder.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = folder
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let label = classes
             .iter()
             .position(|c| c == &name || c.replace(' ', "_") == name)
@@ -144,7 +148,13 @@ pub fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
         .0
 }
 
@@ -189,6 +199,10 @@ mod tests {
         assert_eq!(files[0].label, 0);
         std::fs::create_dir_all(dir.path().join("sofa")).unwrap();
         let err = labelled_files(dir.path(), &classes).unwrap_err();
-        assert!(err.to_string().contains("folder `sofa` is not one of the classes"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("folder `sofa` is not one of the classes"),
+            "{err}"
+        );
     }
 }

@@ -112,7 +112,15 @@ fn shade(f: f64) -> [u8; 3] {
 /// heat map with class names, the title and top-1 accuracy.
 pub fn write_confusion_png(report: &EvalReport, title: &str, path: &Path) -> std::io::Result<()> {
     let k = report.classes.len();
-    let label_w = report.classes.iter().map(|c| c.len()).max().unwrap_or(0).min(24) * GLYPH_W + 8;
+    let label_w = report
+        .classes
+        .iter()
+        .map(|c| c.len())
+        .max()
+        .unwrap_or(0)
+        .min(24)
+        * GLYPH_W
+        + 8;
     let top = 2 * GLYPH_H + 8 + label_w;
     let (width, height) = (label_w + k * CELL + 8, top + k * CELL + 8);
     let mut c = Canvas::new(width.max(title.len() * GLYPH_W + 8), height);
@@ -122,21 +130,47 @@ pub fn write_confusion_png(report: &EvalReport, title: &str, path: &Path) -> std
     for (i, name) in report.classes.iter().enumerate() {
         let name: String = name.chars().take(24).collect();
         c.text(4, top + i * CELL + (CELL - 7) / 2, &name, false, black);
-        c.text(label_w + i * CELL + (CELL - 7) / 2, 2 * GLYPH_H + 4, &name, true, black);
+        c.text(
+            label_w + i * CELL + (CELL - 7) / 2,
+            2 * GLYPH_H + 4,
+            &name,
+            true,
+            black,
+        );
     }
     for (t, row) in report.confusion.iter().enumerate() {
         let total: usize = row.iter().sum();
         for (p, &n) in row.iter().enumerate() {
-            let f = if total == 0 { 0.0 } else { n as f64 / total as f64 };
-            c.fill(label_w + p * CELL, top + t * CELL, CELL - 1, CELL - 1, shade(f));
+            let f = if total == 0 {
+                0.0
+            } else {
+                n as f64 / total as f64
+            };
+            c.fill(
+                label_w + p * CELL,
+                top + t * CELL,
+                CELL - 1,
+                CELL - 1,
+                shade(f),
+            );
             if t == p {
                 // Mark the diagonal so that an empty correct cell is still visible.
-                c.fill(label_w + p * CELL, top + t * CELL + CELL - 2, CELL - 1, 1, [200, 60, 60]);
+                c.fill(
+                    label_w + p * CELL,
+                    top + t * CELL + CELL - 2,
+                    CELL - 1,
+                    1,
+                    [200, 60, 60],
+                );
             }
         }
     }
     let file = std::fs::File::create(path)?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), c.width as u32, c.height as u32);
+    let mut enc = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        c.width as u32,
+        c.height as u32,
+    );
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().map_err(std::io::Error::other)?;

@@ -40,7 +40,11 @@ impl Prediction {
     /// The `k` most probable classes, most probable first.
     pub fn top(&self, k: usize) -> Vec<(&str, f32)> {
         let mut order: Vec<usize> = (0..self.classes.len()).collect();
-        order.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            self.probabilities[b]
+                .total_cmp(&self.probabilities[a])
+                .then(a.cmp(&b))
+        });
         order
             .into_iter()
             .take(k)
@@ -50,7 +54,13 @@ impl Prediction {
 
     /// The `classify --json` object: `file`, `classes`, `logits`, `probabilities`, `top`,
     /// `projection`, `model`, `timings_ms` (and `view_logits` when present).
-    pub fn to_json(&self, file: &str, projection: &str, model: &str, top_k: usize) -> Map<String, Value> {
+    pub fn to_json(
+        &self,
+        file: &str,
+        projection: &str,
+        model: &str,
+        top_k: usize,
+    ) -> Map<String, Value> {
         let top: Vec<Value> = self
             .top(top_k)
             .into_iter()
@@ -100,7 +110,16 @@ mod tests {
         let sum: f32 = p.probabilities.iter().sum();
         assert!((sum - 1.0).abs() < 1e-6);
         let j = p.to_json("x.ply", "realistic", "m", 2);
-        for key in ["file", "classes", "logits", "probabilities", "top", "projection", "model", "timings_ms"] {
+        for key in [
+            "file",
+            "classes",
+            "logits",
+            "probabilities",
+            "top",
+            "projection",
+            "model",
+            "timings_ms",
+        ] {
             assert!(j.contains_key(key), "{key}");
         }
         assert_eq!(j["top"][0]["class"], "b");

@@ -14,7 +14,10 @@ pub fn tiny_model() -> PathBuf {
 pub fn calip3d(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_calip3d"))
         .args(args)
-        .env("CALIP3D_CACHE_DIR", std::env::temp_dir().join("calip3d-test-cache"))
+        .env(
+            "CALIP3D_CACHE_DIR",
+            std::env::temp_dir().join("calip3d-test-cache"),
+        )
         .output()
         .expect("run calip3d")
 }

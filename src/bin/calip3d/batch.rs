@@ -45,7 +45,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
     if !done.is_empty() && !args.quiet {
-        eprintln!("resuming: {} files already done, {} to go", done.len(), todo.len());
+        eprintln!(
+            "resuming: {} files already done, {} to go",
+            done.len(),
+            todo.len()
+        );
     }
     let bar = files_bar(todo.len(), args.quiet);
     let options = BatchOptions {

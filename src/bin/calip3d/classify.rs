@@ -52,7 +52,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 failed += 1;
                 if args.json {
-                    writeln!(stdout, "{}", serde_json::json!({"file": file, "error": e.to_string()}))?;
+                    writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::json!({"file": file, "error": e.to_string()})
+                    )?;
                 }
                 bar.suspend(|| eprintln!("error: {e}"));
             }

@@ -47,7 +47,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     run_batch(&classifier, &classes, &files, &options, |file, outcome| {
         bar.inc(1);
-        let label = samples.iter().find(|s| s.path == file).map(|s| s.label).unwrap_or(0);
+        let label = samples
+            .iter()
+            .find(|s| s.path == file)
+            .map(|s| s.label)
+            .unwrap_or(0);
         match outcome {
             Ok(p) => scored.push((label, p.logits, p.baseline_logits)),
             Err(e) => failures.push((file.display().to_string(), e.to_string())),
@@ -57,10 +61,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
 
     let calip = EvalReport::from_scores(&names, scored.iter().map(|(l, s, _)| (*l, s.as_slice())));
-    let baseline = args
-        .compare_baseline
-        .then(|| EvalReport::from_scores(&names, scored.iter().map(|(l, _, b)| (*l, b.as_slice()))));
-    let method = if args.pipeline.baseline { "clip" } else { "calip" };
+    let baseline = args.compare_baseline.then(|| {
+        EvalReport::from_scores(&names, scored.iter().map(|(l, _, b)| (*l, b.as_slice())))
+    });
+    let method = if args.pipeline.baseline {
+        "clip"
+    } else {
+        "calip"
+    };
     if let Some(plot) = &args.plot {
         write_confusion_png(&calip, method, plot)?;
         if let Some(b) = &baseline {
@@ -68,7 +76,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if args.json {
-        let failed: Vec<_> = failures.iter().map(|(f, e)| json!({"file": f, "error": e})).collect();
+        let failed: Vec<_> = failures
+            .iter()
+            .map(|(f, e)| json!({"file": f, "error": e}))
+            .collect();
         let report = json!({
             "dir": args.dir.display().to_string(),
             "projection": classifier.projection().to_string(),

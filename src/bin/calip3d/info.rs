@@ -1,10 +1,122 @@
-//! `calip3d info` (under construction).
+//! `calip3d info`: what a point-cloud file holds.
 
+use crate::pipeline_args::UpAxisArg;
+use calip3d::load::{load, LoadOptions};
+use calip3d::PointCloud;
+use serde_json::json;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Point-cloud files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per file per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Points to read (0 = all; meshes: 0 gives the vertices, N samples N surface points).
+    #[arg(long, default_value_t = 0)]
+    pub max_points: usize,
+    /// Up axis (default: z for LAS/LAZ, y otherwise).
+    #[arg(long, value_enum)]
+    pub up_axis: Option<UpAxisArg>,
+}
 
-pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`calip3d info` is not implemented yet")
+/// Names of the per-point attributes a cloud carries.
+fn attributes(c: &PointCloud) -> Vec<&'static str> {
+    let mut a = vec![];
+    if c.intensity.is_some() {
+        a.push("intensity");
+    }
+    if c.colors.is_some() {
+        a.push("rgb");
+    }
+    if c.classification.is_some() {
+        a.push("classification");
+    }
+    if c.normals.is_some() {
+        a.push("normals");
+    }
+    a
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let opts = LoadOptions {
+        max_points: args.max_points,
+        up_axis: args.up_axis.map(Into::into),
+        ..Default::default()
+    };
+    let mut failed = false;
+    for path in &args.files {
+        let file = path.display().to_string();
+        match load(path, &opts) {
+            Ok(c) => {
+                let m = &c.meta;
+                let bounds = m.bounds.map(|b| json!({"min": b.min, "max": b.max}));
+                if args.json {
+                    let j = json!({
+                        "path": file,
+                        "format": m.format,
+                        "version": m.version,
+                        "point_format": m.point_format,
+                        "points": m.points_in_file,
+                        "faces": m.faces_in_file,
+                        "read": c.len(),
+                        "dropped_non_finite": m.dropped_non_finite,
+                        "bounds": bounds,
+                        "offset": m.offset,
+                        "up_axis": c.up_axis,
+                        "attributes": attributes(&c),
+                    });
+                    println!("{j}");
+                } else {
+                    let fmt = serde_json::to_value(m.format)?
+                        .as_str()
+                        .unwrap_or("")
+                        .to_uppercase();
+                    println!("{file}");
+                    let version = m.version.clone().unwrap_or_default();
+                    let pf = m
+                        .point_format
+                        .map(|p| format!(", point format {p}"))
+                        .unwrap_or_default();
+                    println!("  format      {fmt} {version}{pf}");
+                    let faces = m
+                        .faces_in_file
+                        .map(|f| format!(", {f} faces"))
+                        .unwrap_or_default();
+                    println!(
+                        "  points      {} in file{faces}, {} read",
+                        m.points_in_file,
+                        c.len()
+                    );
+                    if m.dropped_non_finite > 0 {
+                        println!(
+                            "  dropped     {} with NaN/infinite coordinates",
+                            m.dropped_non_finite
+                        );
+                    }
+                    if let Some(b) = m.bounds {
+                        println!("  bounds      min {:?}", b.min);
+                        println!("              max {:?}", b.max);
+                    }
+                    println!("  attributes  {}", attributes(&c).join(", "));
+                }
+            }
+            Err(e) => {
+                failed = true;
+                if args.json {
+                    println!("{}", json!({"path": file, "error": e.kind.to_string()}));
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -41,15 +41,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    calip3d::install_panic_hook();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or(format!("{level},las=error")),
+    )
+    .format_timestamp(None)
+    .init();
     let result = match &cli.command {
         Command::Info(a) => info::run(a),
         Command::Render(a) => render::run(a),

@@ -1,0 +1,24 @@
+//! Where to project.
+
+/// GPU, CPU, or whichever is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// The GPU when wgpu finds an adapter, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    /// The GPU; an error when there is none.
+    Gpu,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "gpu" => Ok(DeviceChoice::Gpu),
+            _ => Err(format!("unknown device `{s}` (expected auto, cpu or gpu)")),
+        }
+    }
+}
