@@ -269,7 +269,7 @@ pub(crate) fn sample_mesh(
         })
         .collect();
     let total: f64 = areas.iter().sum();
-    if opts.max_points == 0 || !(total > 0.0) {
+    if opts.max_points == 0 || total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         // No surface to sample: the vertices are the cloud.
         let mut kept = Reservoir::new(opts.max_points, opts.seed);
         for (i, v) in mesh.vertices.iter().enumerate() {

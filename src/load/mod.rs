@@ -124,9 +124,9 @@ pub(crate) struct Gathered {
 /// Grows `bounds` by a point.
 pub(crate) fn extend_bounds(bounds: &mut Option<Bounds>, p: &[f64; 3]) {
     let b = bounds.get_or_insert(Bounds { min: *p, max: *p });
-    for k in 0..3 {
-        b.min[k] = b.min[k].min(p[k]);
-        b.max[k] = b.max[k].max(p[k]);
+    for (k, &c) in p.iter().enumerate() {
+        b.min[k] = b.min[k].min(c);
+        b.max[k] = b.max[k].max(c);
     }
 }
 

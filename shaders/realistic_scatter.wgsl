@@ -1,0 +1,41 @@
+// PointCLIP V2 §3: normalise each view's points into its box, quantise into 8 depth bins ×
+// 112 × 112, and keep the largest depth per cell (atomicMax on the bits of a positive float).
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> rotations: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bounds: array<u32>;
+@group(0) @binding(4) var<storage, read_write> grid: array<atomic<u32>>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+    let t = flat_index(wid, nwg, lid);
+    if t >= params.n_points * params.n_views {
+        return;
+    }
+    let view = t / params.n_points;
+    let p4 = points[t % params.n_points];
+    let image = bitcast<u32>(p4.w) * params.n_views + view;
+    let q = vec3<f32>(row_dot(rotations[3u * view], p4.xyz), row_dot(rotations[3u * view + 1u], p4.xyz),
+                      row_dot(rotations[3u * view + 2u], p4.xyz));
+    var lo: vec3<f32>;
+    var hi: vec3<f32>;
+    for (var k = 0u; k < 3u; k++) {
+        lo[k] = unordered(bounds[image * 6u + k]);
+        hi[k] = unordered(bounds[image * 6u + 3u + k]);
+    }
+    let centre = (hi + lo) / 2.0;
+    var extent = max(max(hi.x - lo.x, hi.y - lo.y), hi.z - lo.z);
+    if !(extent > 0.0) {
+        extent = 1.0;
+    }
+    let n = (q - centre) / extent * 2.0;
+    let x = n.x * 0.8;
+    let y = n.y * 0.8;
+    let gx = u32(clamp(ceil((x + 1.0) / 2.0 * 112.0), 1.0, 110.0));
+    let gy = u32(clamp(ceil((y + 1.0) / 2.0 * 112.0), 1.0, 110.0));
+    let d = ((n.z + 1.0) / 2.0 + 0.2) / 1.2 * 6.0;
+    let bin = min(u32(ceil(d)), BINS - 1u);
+    atomicMax(&grid[((image * BINS + bin) * GRID + gx) * GRID + gy], bitcast<u32>(d));
+}
