@@ -1,1 +1,29 @@
-//! (stage under construction)
+//! CLIP encoders (METHOD §4): the vision tower with CALIP's spatial features, the text tower with
+//! prompt ensembling, on candle, from Hugging Face `CLIPModel` checkpoints (local folder or Hub).
+//!
+//! Modules: [`config`] (config.json), [`model_files`]/[`hub`] (finding the files),
+//! [`weights`] (checked safetensors loading), [`transformer`] (shared blocks), [`vision`],
+//! [`text`], [`tokenizer`], [`image`] (preprocessing), [`encoder`] ([`ClipEncoder`]),
+//! [`text_cache`] (on-disk class features), [`random`] (random-weight models for tests and benches).
+
+pub mod config;
+pub mod encoder;
+pub mod error;
+pub mod hub;
+pub mod image;
+pub mod model_files;
+pub mod random;
+pub mod text;
+pub mod text_cache;
+pub mod tokenizer;
+pub mod transformer;
+pub mod vision;
+pub mod weights;
+
+pub use config::ClipConfig;
+pub use encoder::ClipEncoder;
+pub use error::ModelError;
+pub use image::{normalize_pixels, preprocess_image, CLIP_MEAN, CLIP_STD};
+pub use text_cache::TextFeatureCache;
+pub use tokenizer::ClipTokenizer;
+pub use vision::ImageFeatures;
