@@ -1,47 +1,29 @@
-//! (temporary stub until the CLIP encoder lands)
-use candle_core::{Device, Tensor};
+//! CLIP encoders (METHOD §4): the vision tower with CALIP's spatial features, the text tower with
+//! prompt ensembling, on candle, from Hugging Face `CLIPModel` checkpoints (local folder or Hub).
+//!
+//! Modules: [`config`] (config.json), [`model_files`]/[`hub`] (finding the files),
+//! [`weights`] (checked safetensors loading), [`transformer`] (shared blocks), [`vision`],
+//! [`text`], [`tokenizer`], [`image`] (preprocessing), [`encoder`] ([`ClipEncoder`]),
+//! [`text_cache`] (on-disk class features), [`random`] (random-weight models for tests and benches).
 
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error("{0}")]
-    Other(String),
-    #[error(transparent)]
-    Candle(#[from] candle_core::Error),
-}
+pub mod config;
+pub mod encoder;
+pub mod error;
+pub mod hub;
+pub mod image;
+pub mod model_files;
+pub mod random;
+pub mod text;
+pub mod text_cache;
+pub mod tokenizer;
+pub mod transformer;
+pub mod vision;
+pub mod weights;
 
-pub struct ImageFeatures {
-    pub global: Tensor,
-    pub spatial: Tensor,
-}
-
-pub struct ClipEncoder {
-    id: String,
-}
-
-impl ClipEncoder {
-    pub fn load(model: &str, _device: &Device) -> Result<Self, ModelError> {
-        Ok(ClipEncoder {
-            id: model.to_string(),
-        })
-    }
-    pub fn model_id(&self) -> &str {
-        &self.id
-    }
-    pub fn image_size(&self) -> usize {
-        224
-    }
-    pub fn encode_images(&self, pixels: &Tensor) -> Result<ImageFeatures, ModelError> {
-        let b = pixels.dim(0)?;
-        Ok(ImageFeatures {
-            global: Tensor::ones((b, 8), candle_core::DType::F32, &Device::Cpu)?,
-            spatial: Tensor::ones((b, 4, 8), candle_core::DType::F32, &Device::Cpu)?,
-        })
-    }
-    pub fn class_features(&self, prompts: &[Vec<String>]) -> Result<Tensor, ModelError> {
-        Ok(Tensor::ones(
-            (prompts.len(), 8),
-            candle_core::DType::F32,
-            &Device::Cpu,
-        )?)
-    }
-}
+pub use config::ClipConfig;
+pub use encoder::ClipEncoder;
+pub use error::ModelError;
+pub use image::{normalize_pixels, preprocess_image, CLIP_MEAN, CLIP_STD};
+pub use text_cache::TextFeatureCache;
+pub use tokenizer::ClipTokenizer;
+pub use vision::ImageFeatures;

@@ -1,0 +1,184 @@
+//! [`ClipEncoder`]: a loaded CLIP model (vision tower, text tower, tokenizer) and the features
+//! CALIP needs from it (METHOD §4).
+
+use super::config::ClipConfig;
+use super::error::ModelError;
+use super::image;
+use super::model_files::ModelFiles;
+use super::text::TextTower;
+use super::text_cache::TextFeatureCache;
+use super::tokenizer::ClipTokenizer;
+use super::transformer::l2_normalize;
+use super::vision::{ImageFeatures, VisionTower};
+use super::weights::Weights;
+use candle_core::{Device, Tensor};
+use std::path::Path;
+
+/// Images per forward pass (bounds memory; large enough for efficient matrix products).
+const IMAGE_CHUNK: usize = 32;
+/// Texts per forward pass.
+const TEXT_CHUNK: usize = 64;
+
+/// A CLIP model ready to encode images and texts. `Send + Sync`: share it between threads.
+///
+/// ```no_run
+/// use calip3d::encode::ClipEncoder;
+/// let clip = ClipEncoder::load("openai/clip-vit-base-patch32", &candle_core::Device::Cpu)?;
+/// let classes = vec![vec!["a photo of a cat".to_string()], vec!["a photo of a dog".to_string()]];
+/// let text = clip.class_features(&classes)?; // [2, 512], rows of norm 1
+/// # Ok::<(), calip3d::encode::ModelError>(())
+/// ```
+pub struct ClipEncoder {
+    files: ModelFiles,
+    config: ClipConfig,
+    vision: VisionTower,
+    text: TextTower,
+    tokenizer: ClipTokenizer,
+    device: Device,
+    cache: Option<TextFeatureCache>,
+}
+
+impl ClipEncoder {
+    /// Loads `model` (a local folder or a Hugging Face repo id) onto `device`. Class features are
+    /// cached on disk in [`TextFeatureCache::default_location`]; see [`Self::with_text_cache`].
+    pub fn load(model: &str, device: &Device) -> Result<Self, ModelError> {
+        let files = ModelFiles::resolve(model)?;
+        let config = ClipConfig::from_file(&files.config)?;
+        let weights = Weights::load(&files.weights, &config, device)?;
+        let vision = VisionTower::load(&weights, &config.vision_config)?;
+        let text = TextTower::load(&weights, &config.text_config, device)?;
+        let tokenizer =
+            ClipTokenizer::from_file(&files.tokenizer, config.text_config.max_position_embeddings)?;
+        Ok(Self {
+            files,
+            config,
+            vision,
+            text,
+            tokenizer,
+            device: device.clone(),
+            cache: TextFeatureCache::default_location(),
+        })
+    }
+
+    /// Replaces the class-feature cache (`None` disables caching).
+    pub fn with_text_cache(mut self, cache: Option<TextFeatureCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Stable identity of the model (repo id or canonical folder path), for cache keys.
+    pub fn model_id(&self) -> &str {
+        &self.files.id
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &ClipConfig {
+        &self.config
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Input side length in pixels (224 for OpenAI's models).
+    pub fn image_size(&self) -> usize {
+        self.config.vision_config.image_size
+    }
+
+    /// Width `C` of the shared embedding space.
+    pub fn embed_dim(&self) -> usize {
+        self.config.projection_dim
+    }
+
+    /// Number `P` of spatial features per image (49 for ViT-B/32, 196 for ViT-B/16).
+    pub fn num_patches(&self) -> usize {
+        self.config.vision_config.num_patches()
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &ClipTokenizer {
+        &self.tokenizer
+    }
+
+    /// Encodes `pixels` (`[B, 3, S, S]`, f32, any B) into unnormalised global and spatial features.
+    pub fn encode_images(&self, pixels: &Tensor) -> Result<ImageFeatures, ModelError> {
+        let b = pixels.dims().first().copied().unwrap_or(0);
+        if b <= IMAGE_CHUNK {
+            return self.vision.forward(pixels);
+        }
+        let mut globals = Vec::new();
+        let mut spatials = Vec::new();
+        for start in (0..b).step_by(IMAGE_CHUNK) {
+            let f = self
+                .vision
+                .forward(&pixels.narrow(0, start, IMAGE_CHUNK.min(b - start))?)?;
+            globals.push(f.global);
+            spatials.push(f.spatial);
+        }
+        Ok(ImageFeatures {
+            global: Tensor::cat(&globals, 0)?,
+            spatial: Tensor::cat(&spatials, 0)?,
+        })
+    }
+
+    /// Encodes texts into unnormalised features `[N, C]`.
+    pub fn encode_texts(&self, texts: &[String]) -> Result<Tensor, ModelError> {
+        if texts.is_empty() {
+            return Ok(Tensor::zeros(
+                (0, self.embed_dim()),
+                candle_core::DType::F32,
+                &self.device,
+            )?);
+        }
+        let mut parts = Vec::new();
+        for chunk in texts.chunks(TEXT_CHUNK) {
+            let tokens = chunk
+                .iter()
+                .map(|t| self.tokenizer.encode(t))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ids: Vec<Vec<u32>> = tokens.iter().map(|t| t.ids.clone()).collect();
+            let eot: Vec<usize> = tokens.iter().map(|t| t.eot).collect();
+            parts.push(self.text.forward(&ids, &eot)?);
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// Class text features `[K, C]` (METHOD §4): per class, encode each prompt, L2-normalise,
+    /// average, normalise again. Served from the disk cache when one is set and holds them.
+    pub fn class_features(&self, prompts_per_class: &[Vec<String>]) -> Result<Tensor, ModelError> {
+        if let Some(i) = prompts_per_class.iter().position(|p| p.is_empty()) {
+            return Err(ModelError::Input(format!("class {i} has no prompts")));
+        }
+        let key = format!("{}@{}", self.files.id, self.files.weights_fingerprint());
+        if let Some((data, rows, cols)) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(&key, prompts_per_class))
+        {
+            return Ok(Tensor::from_vec(data, (rows, cols), &self.device)?);
+        }
+        let all: Vec<String> = prompts_per_class.iter().flatten().cloned().collect();
+        let feats = l2_normalize(&self.encode_texts(&all)?)?;
+        let mut rows = Vec::with_capacity(prompts_per_class.len());
+        let mut start = 0;
+        for prompts in prompts_per_class {
+            rows.push(feats.narrow(0, start, prompts.len())?.mean(0)?);
+            start += prompts.len();
+        }
+        let classes = l2_normalize(&Tensor::stack(&rows, 0)?)?;
+        if let Some(cache) = &self.cache {
+            let (k, c) = classes.dims2()?;
+            let data = classes.flatten_all()?.to_vec1::<f32>()?;
+            if let Err(e) = cache.put(&key, prompts_per_class, &data, k, c) {
+                log::warn!("{e}");
+            }
+        }
+        Ok(classes)
+    }
+
+    /// Loads an ordinary image (PNG) with CLIP's standard preprocessing: `[3, S, S]`.
+    pub fn preprocess_image(&self, path: &Path) -> Result<Tensor, ModelError> {
+        image::preprocess_image(path, self.image_size(), &self.device)
+    }
+}
