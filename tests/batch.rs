@@ -273,6 +273,15 @@ fn a_large_las_is_streamed_within_a_memory_bound() {
     let path = dir.path().join("big.las");
     let mut header = las::Builder::from((1, 2));
     header.point_format = las::point::Format::new(0).unwrap();
+    let t = |offset: f64| las::Transform {
+        scale: 0.001,
+        offset,
+    };
+    header.transforms = las::Vector {
+        x: t(500_000.0),
+        y: t(4_000_000.0),
+        z: t(0.0),
+    };
     let mut w = las::Writer::from_path(&path, header.into_header().unwrap()).unwrap();
     let n = 3_000_000u32;
     for i in 0..n {
