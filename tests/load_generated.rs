@@ -33,11 +33,21 @@ fn cube_ply(encoding: &str) -> Vec<u8> {
     for (i, p) in CUBE.iter().enumerate() {
         let rgb = [i as u8 * 10, 7, 255];
         match encoding {
-            "ascii" => out.extend(format!("{} {} {} {} {} {}\n", p[0], p[1], p[2], rgb[0], rgb[1], rgb[2]).bytes()),
+            "ascii" => out.extend(
+                format!(
+                    "{} {} {} {} {} {}\n",
+                    p[0], p[1], p[2], rgb[0], rgb[1], rgb[2]
+                )
+                .bytes(),
+            ),
             _ => {
                 for c in p {
                     let v = *c as f64;
-                    out.extend(if encoding == "binary_big_endian" { v.to_be_bytes() } else { v.to_le_bytes() });
+                    out.extend(if encoding == "binary_big_endian" {
+                        v.to_be_bytes()
+                    } else {
+                        v.to_le_bytes()
+                    });
                 }
                 out.extend(rgb);
             }
@@ -45,8 +55,18 @@ fn cube_ply(encoding: &str) -> Vec<u8> {
     }
     match encoding {
         "ascii" => out.extend(b"2 5 6\n"),
-        "binary_big_endian" => out.extend([2u8].into_iter().chain(5i32.to_be_bytes()).chain(6i32.to_be_bytes())),
-        _ => out.extend([2u8].into_iter().chain(5i32.to_le_bytes()).chain(6i32.to_le_bytes())),
+        "binary_big_endian" => out.extend(
+            [2u8]
+                .into_iter()
+                .chain(5i32.to_be_bytes())
+                .chain(6i32.to_be_bytes()),
+        ),
+        _ => out.extend(
+            [2u8]
+                .into_iter()
+                .chain(5i32.to_le_bytes())
+                .chain(6i32.to_le_bytes()),
+        ),
     }
     out
 }
@@ -68,21 +88,44 @@ fn a_cube_reads_back_from_every_ply_encoding() {
             assert_eq!([p.x + 0.5, p.y + 0.5, p.z + 0.5], q, "{encoding}");
         }
         assert_eq!(c.colors.as_ref().unwrap()[3], [30, 7, 255]);
-        assert_eq!(c.source_index.as_deref(), Some(&[0, 1, 2, 3, 4, 5, 6, 7][..]));
+        assert_eq!(
+            c.source_index.as_deref(),
+            Some(&[0, 1, 2, 3, 4, 5, 6, 7][..])
+        );
     }
 }
 
 #[test]
 fn las_versions_and_point_formats_read_back() {
     let dir = tempfile::tempdir().unwrap();
-    for (version, format) in [((1, 0), 0), ((1, 1), 1), ((1, 2), 2), ((1, 2), 3), ((1, 4), 6), ((1, 4), 7), ((1, 4), 8), ((1, 4), 10)] {
-        let path = dir.path().join(format!("v{}{}_f{format}.las", version.0, version.1));
+    for (version, format) in [
+        ((1, 0), 0),
+        ((1, 1), 1),
+        ((1, 2), 2),
+        ((1, 2), 3),
+        ((1, 4), 6),
+        ((1, 4), 7),
+        ((1, 4), 8),
+        ((1, 4), 10),
+    ] {
+        let path = dir
+            .path()
+            .join(format!("v{}{}_f{format}.las", version.0, version.1));
         let mut b = las::Builder::from(version);
         b.point_format = las::point::Format::new(format).unwrap();
         b.transforms = las::Vector {
-            x: las::Transform { scale: 0.01, offset: 600_000.0 },
-            y: las::Transform { scale: 0.01, offset: 5_000_000.0 },
-            z: las::Transform { scale: 0.01, offset: 0.0 },
+            x: las::Transform {
+                scale: 0.01,
+                offset: 600_000.0,
+            },
+            y: las::Transform {
+                scale: 0.01,
+                offset: 5_000_000.0,
+            },
+            z: las::Transform {
+                scale: 0.01,
+                offset: 0.0,
+            },
         };
         let mut w = las::Writer::from_path(&path, b.into_header().unwrap()).unwrap();
         for i in 0..100 {
@@ -113,7 +156,10 @@ fn las_versions_and_point_formats_read_back() {
         drop(w);
         let c = load(&path, &all()).unwrap_or_else(|e| panic!("format {format}: {e}"));
         assert_eq!(c.meta.point_format, Some(format));
-        assert_eq!(c.meta.version.as_deref(), Some(&*format!("{}.{}", version.0, version.1)));
+        assert_eq!(
+            c.meta.version.as_deref(),
+            Some(&*format!("{}.{}", version.0, version.1))
+        );
         assert_eq!((c.len(), c.meta.points_in_file), (100, 100));
         assert_eq!(c.up_axis, UpAxis::Z, "LAS is z-up by default");
         let b = c.meta.bounds.unwrap();
@@ -124,15 +170,43 @@ fn las_versions_and_point_formats_read_back() {
         assert_eq!(c.positions[0].x, -49.5);
         assert_eq!(c.classification.as_ref().unwrap()[0], 2);
         assert_eq!(c.intensity.as_ref().unwrap()[99], 99);
-        assert_eq!(c.colors.is_some(), las::point::Format::new(format).unwrap().has_color);
+        assert_eq!(
+            c.colors.is_some(),
+            las::point::Format::new(format).unwrap().has_color
+        );
 
         // A budget keeps a deterministic subset, in file order.
-        let some = load(&path, &LoadOptions { max_points: 10, ..Default::default() }).unwrap();
+        let some = load(
+            &path,
+            &LoadOptions {
+                max_points: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(some.len(), 10);
         let idx = some.source_index.clone().unwrap();
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(load(&path, &LoadOptions { max_points: 10, ..Default::default() }).unwrap().positions, some.positions);
-        let z = load(&path, &LoadOptions { up_axis: Some(UpAxis::Y), ..all() }).unwrap();
+        assert_eq!(
+            load(
+                &path,
+                &LoadOptions {
+                    max_points: 10,
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .positions,
+            some.positions
+        );
+        let z = load(
+            &path,
+            &LoadOptions {
+                up_axis: Some(UpAxis::Y),
+                ..all()
+            },
+        )
+        .unwrap();
         assert_eq!(z.up_axis, UpAxis::Y);
     }
 }
@@ -156,13 +230,31 @@ fn broken_headers_and_bodies_give_clear_errors_fast() {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let start = std::time::Instant::now();
-        let err = load(&path, &LoadOptions::default()).unwrap_err().to_string();
-        assert!(start.elapsed().as_secs() < 3, "{name} took {:?}", start.elapsed());
+        let err = load(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            start.elapsed().as_secs() < 3,
+            "{name} took {:?}",
+            start.elapsed()
+        );
         assert!(err.contains(part), "{name}: `{err}` should say `{part}`");
-        assert!(err.contains(name), "{name}: the error names the file: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the error names the file: {err}"
+        );
     }
-    let missing = load(std::path::Path::new("/nonexistent/scan.las"), &LoadOptions::default()).unwrap_err();
-    assert!(missing.to_string().starts_with("/nonexistent/scan.las: cannot read"), "{missing}");
+    let missing = load(
+        std::path::Path::new("/nonexistent/scan.las"),
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .starts_with("/nonexistent/scan.las: cannot read"),
+        "{missing}"
+    );
 }
 
 /// A binary PLY whose two points have a NaN and an infinite coordinate.

@@ -14,7 +14,10 @@ fn shared() -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    let msg = format!("{} is missing: the real-data tests cannot run", dir.display());
+    let msg = format!(
+        "{} is missing: the real-data tests cannot run",
+        dir.display()
+    );
     if std::env::var("CALIP3D_SKIP_SHARED").as_deref() == Ok("1") {
         eprintln!("WARNING: {msg} (skipped because CALIP3D_SKIP_SHARED=1)");
         return None;
@@ -24,18 +27,39 @@ fn shared() -> Option<PathBuf> {
 
 /// Files that must fail, with a part of their message.
 const EXPECTED_ERRORS: &[(&str, &str)] = &[
-    ("lidar/pdal/1.2-no-points.las", "truncated: header says 1065 points, file holds 0"),
-    ("lidar/pdal/garbage_nVariableLength.las", "header says 1069128089 VLRs"),
-    ("lidar/pdal/simple-laszip-compressor-version-1.2r0.laz", "the decoder failed: Variable-size chunks, but no chunk table"),
-    ("lidar/pdal/bad_vlr_count.las", "cannot read the header and VLRs"),
+    (
+        "lidar/pdal/1.2-no-points.las",
+        "truncated: header says 1065 points, file holds 0",
+    ),
+    (
+        "lidar/pdal/garbage_nVariableLength.las",
+        "header says 1069128089 VLRs",
+    ),
+    (
+        "lidar/pdal/simple-laszip-compressor-version-1.2r0.laz",
+        "the decoder failed: Variable-size chunks, but no chunk table",
+    ),
+    (
+        "lidar/pdal/bad_vlr_count.las",
+        "cannot read the header and VLRs",
+    ),
     ("lidar/pdal/no-points.las", "no points"),
     ("ply/pdal/no_vertex.ply", "no vertex element"),
     ("ply/pdal/sized_dims.ply", "no z coordinate"),
     ("ply/pdal/unsized_dims.ply", "no z coordinate"),
-    ("ply/ply-rs-bw/all_atomic_types_ok_ascii.ply", "no x coordinate"),
-    ("ply/ply-rs-bw/exponent_values_ok_ascii.ply", "no z coordinate"),
+    (
+        "ply/ply-rs-bw/all_atomic_types_ok_ascii.ply",
+        "no x coordinate",
+    ),
+    (
+        "ply/ply-rs-bw/exponent_values_ok_ascii.ply",
+        "no z coordinate",
+    ),
     ("ply/ply-rs-bw/header_min_ok_ascii.ply", "no vertex element"),
-    ("ply/ply-rs-bw/leading_spaces_ok_ascii.ply", "no z coordinate"),
+    (
+        "ply/ply-rs-bw/leading_spaces_ok_ascii.ply",
+        "no z coordinate",
+    ),
 ];
 
 fn all_files(root: &Path, dir: &str, exts: &[&str]) -> Vec<PathBuf> {
@@ -46,7 +70,11 @@ fn all_files(root: &Path, dir: &str, exts: &[&str]) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().and_then(|x| x.to_str()).is_some_and(|x| exts.contains(&x)) {
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.contains(&x))
+            {
                 out.push(p);
             }
         }
@@ -68,16 +96,30 @@ fn lidar_and_ply_files_load_with_the_reference_counts_or_fail_clearly() {
     files.extend(all_files(&root, "ply", &["ply"]));
     assert!(files.len() >= 60, "only {} files", files.len());
     for path in files {
-        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         let start = Instant::now();
         let result = load(&path, &all);
-        assert!(start.elapsed() < Duration::from_secs(10), "{rel} took {:?}", start.elapsed());
-        let expected_error = EXPECTED_ERRORS.iter().find(|(f, _)| *f == rel).map(|(_, e)| *e);
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{rel} took {:?}",
+            start.elapsed()
+        );
+        let expected_error = EXPECTED_ERRORS
+            .iter()
+            .find(|(f, _)| *f == rel)
+            .map(|(_, e)| *e);
         match (result, expected_error) {
             (Err(e), Some(part)) => {
                 let msg = e.to_string();
                 assert!(msg.contains(part), "{rel}: `{msg}` should say `{part}`");
-                assert!(msg.starts_with(&path.display().to_string()), "{rel}: the error names the file: {msg}");
+                assert!(
+                    msg.starts_with(&path.display().to_string()),
+                    "{rel}: the error names the file: {msg}"
+                );
             }
             (Err(e), None) => panic!("{rel} should load: {e}"),
             (Ok(_), Some(part)) => panic!("{rel} should fail with `{part}`"),
@@ -88,16 +130,32 @@ fn lidar_and_ply_files_load_with_the_reference_counts_or_fail_clearly() {
                     assert!(cloud.len() as u64 <= cloud.meta.points_in_file, "{rel}");
                     continue;
                 }
-                assert_eq!(cloud.meta.points_in_file, r["header_points"].as_u64().unwrap(), "{rel}: header count");
+                assert_eq!(
+                    cloud.meta.points_in_file,
+                    r["header_points"].as_u64().unwrap(),
+                    "{rel}: header count"
+                );
                 let faces = cloud.meta.faces_in_file.unwrap_or(0);
                 if faces == 0 {
-                    assert_eq!(cloud.len() as u64, r["read"].as_u64().unwrap(), "{rel}: points read");
+                    assert_eq!(
+                        cloud.len() as u64,
+                        r["read"].as_u64().unwrap(),
+                        "{rel}: points read"
+                    );
                 }
                 let b = cloud.meta.bounds.expect("bounds");
                 for k in 0..3 {
                     let (lo, hi) = (r["min"][k].as_f64().unwrap(), r["max"][k].as_f64().unwrap());
-                    assert!((b.min[k] - lo).abs() <= 1e-6 * (1.0 + lo.abs()), "{rel}: min[{k}] {} vs {lo}", b.min[k]);
-                    assert!((b.max[k] - hi).abs() <= 1e-6 * (1.0 + hi.abs()), "{rel}: max[{k}] {} vs {hi}", b.max[k]);
+                    assert!(
+                        (b.min[k] - lo).abs() <= 1e-6 * (1.0 + lo.abs()),
+                        "{rel}: min[{k}] {} vs {lo}",
+                        b.min[k]
+                    );
+                    assert!(
+                        (b.max[k] - hi).abs() <= 1e-6 * (1.0 + hi.abs()),
+                        "{rel}: max[{k}] {} vs {hi}",
+                        b.max[k]
+                    );
                 }
             }
         }
@@ -111,20 +169,38 @@ fn every_labelled_object_loads_with_its_vertex_count_and_the_point_budget() {
     let mut rows = 0;
     for line in index.lines().skip(1) {
         let f: Vec<&str> = line.splitn(9, ',').collect();
-        let (rel, vertices, faces): (&str, u64, u64) = (f[0], f[4].parse().unwrap(), f[5].parse().unwrap());
+        let (rel, vertices, faces): (&str, u64, u64) =
+            (f[0], f[4].parse().unwrap(), f[5].parse().unwrap());
         let path = root.join("objects").join(rel);
         let start = Instant::now();
         let cloud = load(&path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert!(start.elapsed() < Duration::from_secs(10), "{rel} took {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{rel} took {:?}",
+            start.elapsed()
+        );
         if !rel.ends_with(".obj") {
             // OBJ vertex counts in the index come from another tool that merges vertices.
             assert_eq!(cloud.meta.points_in_file, vertices, "{rel}: vertices");
         }
-        let expected = if faces > 0 { 1024 } else { vertices.min(1024) as usize };
+        let expected = if faces > 0 {
+            1024
+        } else {
+            vertices.min(1024) as usize
+        };
         assert_eq!(cloud.len(), expected, "{rel}");
-        assert!(cloud.positions.iter().all(|p| p.coords.iter().all(|c| c.is_finite())), "{rel}");
+        assert!(
+            cloud
+                .positions
+                .iter()
+                .all(|p| p.coords.iter().all(|c| c.is_finite())),
+            "{rel}"
+        );
         let again = load(&path, &LoadOptions::default()).unwrap();
-        assert_eq!(again.positions, cloud.positions, "{rel}: the same file gives the same points");
+        assert_eq!(
+            again.positions, cloud.positions,
+            "{rel}: the same file gives the same points"
+        );
         rows += 1;
     }
     assert_eq!(rows, 107);

@@ -13,7 +13,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(p)
 }
 
 fn reference_clouds() -> Vec<Vec<Point3<f32>>> {
@@ -27,17 +29,28 @@ fn reference_clouds() -> Vec<Vec<Point3<f32>>> {
 #[test]
 fn depth_views_match_the_numpy_reference() {
     let clouds = reference_clouds();
-    for (projection, file) in [(Projection::PointClip, "pointclip_views.npy"), (Projection::Realistic, "realistic_views.npy")] {
-        let (shape, expected) = calip3d::npy::read_f32(&data(&format!("projection/{file}"))).unwrap();
+    for (projection, file) in [
+        (Projection::PointClip, "pointclip_views.npy"),
+        (Projection::Realistic, "realistic_views.npy"),
+    ] {
+        let (shape, expected) =
+            calip3d::npy::read_f32(&data(&format!("projection/{file}"))).unwrap();
         let got: Vec<f32> = clouds
             .iter()
             .flat_map(|c| cpu_depth_views(projection, &projection.views(), c).data)
             .collect();
         assert_eq!(got.len(), expected.len(), "{shape:?}");
-        let diffs: Vec<f32> = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).collect();
+        let diffs: Vec<f32> = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
         let worst = diffs.iter().copied().fold(0f32, f32::max);
         let equal = diffs.iter().filter(|&&d| d <= 1e-4).count() as f64 / diffs.len() as f64;
-        eprintln!("{projection}: {:.4}% of pixels within 1e-4 of numpy, worst {worst}", equal * 100.0);
+        eprintln!(
+            "{projection}: {:.4}% of pixels within 1e-4 of numpy, worst {worst}",
+            equal * 100.0
+        );
         assert!(equal >= 0.999, "{projection}: {equal}");
     }
 }
@@ -62,32 +75,65 @@ fn tensor(v: &Value) -> Tensor {
 fn assert_close(got: &Tensor, want: &Value, tol: f32, what: &str) {
     let want = tensor(want);
     assert_eq!(got.dims(), want.dims(), "{what}");
-    let diff = (got - &want).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+    let diff = (got - &want)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap();
     let diff = diff.to_scalar::<f32>().unwrap();
     assert!(diff <= tol, "{what}: max difference {diff}");
 }
 
 #[test]
 fn calip_attention_matches_the_numpy_reference() {
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(data("calip/reference.json")).unwrap()).unwrap();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("calip/reference.json")).unwrap())
+            .unwrap();
     let params = CalipParams {
         beta2: r["beta2"].as_f64().unwrap() as f32,
         beta3: r["beta3"].as_f64().unwrap() as f32,
         ..CalipParams::default()
     };
     let att = CalipAttention::new(params);
-    let (g, s, t) = (tensor(&r["global"]), tensor(&r["spatial"]), tensor(&r["text"]));
+    let (g, s, t) = (
+        tensor(&r["global"]),
+        tensor(&r["spatial"]),
+        tensor(&r["text"]),
+    );
     let terms = att.terms(&g, &s, &t).unwrap();
     assert_close(&terms.clip, &r["clip"], 1e-5, "plain CLIP term");
-    assert_close(&terms.text_guided, &r["text_guided"], 1e-5, "visually guided text term (F_t^a)");
-    assert_close(&terms.visual_guided, &r["visual_guided"], 1e-5, "text-aware visual term (F_s^a pooled)");
+    assert_close(
+        &terms.text_guided,
+        &r["text_guided"],
+        1e-5,
+        "visually guided text term (F_t^a)",
+    );
+    assert_close(
+        &terms.visual_guided,
+        &r["visual_guided"],
+        1e-5,
+        "text-aware visual term (F_s^a pooled)",
+    );
     let logits = att.logits(&g, &s, &t).unwrap();
     assert_close(&logits, &r["logits"], 1e-3, "per-view logits");
-    let weights: Vec<f32> = r["weights"].as_array().unwrap().iter().map(|w| w.as_f64().unwrap() as f32).collect();
+    let weights: Vec<f32> = r["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap() as f32)
+        .collect();
     let agg = aggregate_views(&logits, 3, &weights).unwrap();
     assert_close(&agg, &r["aggregated"], 1e-3, "weighted view mean");
     let probs = calip3d::classify::softmax(&agg.to_vec2::<f32>().unwrap()[0]);
-    let want: Vec<f64> = r["probabilities"][0].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let want: Vec<f64> = r["probabilities"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     for (a, b) in probs.iter().zip(&want) {
         assert!((*a as f64 - b).abs() < 1e-5);
     }
@@ -95,9 +141,15 @@ fn calip_attention_matches_the_numpy_reference() {
 
 #[test]
 fn the_whole_pipeline_matches_the_independent_python_implementation() {
-    let e: Value = serde_json::from_str(&std::fs::read_to_string(data("e2e/expected.json")).unwrap()).unwrap();
+    let e: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("e2e/expected.json")).unwrap()).unwrap();
     let cloud = PointCloud::from_points(reference_clouds().remove(0), UpAxis::Y);
-    let names: Vec<String> = e["classes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = e["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     for case in e["cases"].as_array().unwrap() {
         let projection: Projection = case["projection"].as_str().unwrap().parse().unwrap();
         let params = CalipParams {
@@ -118,14 +170,37 @@ fn the_whole_pipeline_matches_the_independent_python_implementation() {
             .zip(case["prompts"].as_array().unwrap())
             .map(|(n, p)| ClassSpec {
                 name: n.clone(),
-                prompts: p.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+                prompts: p
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
             })
             .collect();
         let set = classifier.class_set(specs).unwrap();
         let p = classifier.classify(&cloud, &set).unwrap();
-        let want: Vec<f64> = case["logits"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let worst = p.logits.iter().zip(&want).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
-        eprintln!("{projection} {}: logits {:?}, worst difference {worst:.2e}", case["method"], p.logits);
-        assert!(worst < 1e-3, "{projection} {}: {:?} vs {want:?}", case["method"], p.logits);
+        let want: Vec<f64> = case["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let worst = p
+            .logits
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (*a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "{projection} {}: logits {:?}, worst difference {worst:.2e}",
+            case["method"], p.logits
+        );
+        assert!(
+            worst < 1e-3,
+            "{projection} {}: {:?} vs {want:?}",
+            case["method"],
+            p.logits
+        );
     }
 }
