@@ -37,7 +37,11 @@ fn agreement(a: &[f32], b: &[f32], tol: f32) -> (f64, f32) {
 }
 
 fn objects() -> Vec<Vec<Point3<f32>>> {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/objects");
+    // CALIP3D_SHARED_DATA points elsewhere when the test binary runs away from the checkout.
+    let data = std::env::var_os("CALIP3D_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .join("objects");
     let files = [
         "chair/modelnet_chair_0001.off",
         "airplane/modelnet40_airplane_0001.off",

@@ -128,21 +128,24 @@ pub fn realistic_grid(normalised: &[[f32; 3]]) -> Vec<f32> {
     grid
 }
 
-/// §3 densify: per slice, 7×7 max pool, stride 1, padding 2: 112 → 110.
+/// §3 densify: per slice, 7×7 max pool, stride 1, padding 2: 112 → 110. A 2-D max is the max of
+/// column maxima, so the window is taken as a 7-row max, then a 7-column max (same values, 14
+/// comparisons instead of 49).
 pub fn densify(grid: &[f32]) -> Vec<f32> {
-    let (g, s) = (REALISTIC_GRID as isize, REALISTIC_SIZE);
+    let (g, s) = (REALISTIC_GRID, REALISTIC_SIZE);
+    let window = |i: usize| i.saturating_sub(2)..=(i + 4).min(g - 1);
     let mut out = vec![0f32; DEPTH_BINS * s * s];
+    let mut rows = vec![0f32; s * g];
     for b in 0..DEPTH_BINS {
-        let slice = &grid[b * (g * g) as usize..][..(g * g) as usize];
+        let slice = &grid[b * g * g..][..g * g];
+        for i in 0..s {
+            for x in 0..g {
+                rows[i * g + x] = window(i).map(|y| slice[y * g + x]).fold(0f32, f32::max);
+            }
+        }
         for i in 0..s {
             for j in 0..s {
-                let mut m = 0f32;
-                for y in (i as isize - 2).max(0)..=(i as isize + 4).min(g - 1) {
-                    for x in (j as isize - 2).max(0)..=(j as isize + 4).min(g - 1) {
-                        m = m.max(slice[(y * g + x) as usize]);
-                    }
-                }
-                out[(b * s + i) * s + j] = m;
+                out[(b * s + i) * s + j] = window(j).map(|x| rows[i * g + x]).fold(0f32, f32::max);
             }
         }
     }
