@@ -7,8 +7,8 @@ Sub-commands:
            f16 (both sides compute in f32 from the same f16 values); and
            tests/data/clip/tiny_reference.{safetensors,json}: inputs and transformers' outputs.
   tokens   write tests/data/clip/tokenizer_ids.json: transformers' CLIPTokenizer ids of test strings.
-  features MODEL_DIR OUT.safetensors [--images N --seed S]: features of a model folder (e.g. one
-           written by `cargo run --example random_clip`) for seeded random images and fixed texts.
+  features MODEL_DIR OUT.safetensors [--images N]: features of a model folder (e.g. one written
+           by `cargo run --example random_clip`) for formula images (`formula_pixels`) and TEXTS.
 
 Outputs are the *unnormalised* projected features:
   image_global  = visual_projection(post_layernorm(last_hidden[:, 0]))       [B, C]
@@ -156,18 +156,24 @@ def cmd_tokens(_args):
     print(f"wrote {len(cases)} tokenizer cases")
 
 
+def formula_pixels(n, size):
+    """Deterministic test images that Rust recomputes (tests/clip_architectures.rs):
+    p[b, c, y, x] = sin(0.1 x + 0.07 (c + 1) y + 1.3 b) * cos(0.05 y - 0.3 c), in f64 then f32."""
+    b, c, y, x = torch.meshgrid(
+        *(torch.arange(k, dtype=torch.float64) for k in (n, 3, size, size)), indexing="ij")
+    return (torch.sin(0.1 * x + 0.07 * (c + 1) * y + 1.3 * b) * torch.cos(0.05 * y - 0.3 * c)).float()
+
+
 def cmd_features(args):
     from transformers import CLIPModel
 
     model = CLIPModel.from_pretrained(args.model, dtype=torch.float32, attn_implementation="eager").eval()
     size = model.config.vision_config.image_size
-    g = torch.Generator().manual_seed(args.seed)
-    pixel_values = torch.randn(args.images, 3, size, size, generator=g)
+    pixel_values = formula_pixels(args.images, size)
     ids, mask = encode_texts(tokenizer(), TEXTS)
     glob_, spatial, text = features(model, pixel_values, ids, mask)
     save_file(
-        {"pixel_values": pixel_values, "input_ids": ids.to(torch.int64).contiguous(),
-         "image_global": glob_.contiguous(), "image_spatial": spatial.contiguous(),
+        {"image_global": glob_.contiguous(), "image_spatial": spatial.contiguous(),
          "text_embeds": text.contiguous()},
         args.out,
     )
@@ -183,7 +189,6 @@ def main():
     f.add_argument("model")
     f.add_argument("out")
     f.add_argument("--images", type=int, default=2)
-    f.add_argument("--seed", type=int, default=7)
     f.set_defaults(func=cmd_features)
     args = ap.parse_args()
     args.func(args)
