@@ -74,6 +74,7 @@ fn check_against_transformers(arch: ClipArch, reference: &str, images: usize, pa
         max_diff(&f.global, &r["image_global"]),
         max_diff(&f.spatial, &r["image_spatial"]),
     );
+    eprintln!("{arch:?}: max |diff| after normalising: global {g:e}, spatial {s:e}");
     assert!(g < 1e-4 && s < 1e-4, "{arch:?}: global {g}, spatial {s}");
     let t = max_diff(&clip.encode_texts(&texts()).unwrap(), &r["text_embeds"]);
     assert!(t < 1e-4, "{arch:?}: text {t}");
