@@ -50,7 +50,7 @@ fn encoder_uses_cache_and_matches_fresh_features() {
     let entry = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
     let v: serde_json::Value = serde_json::from_str(&entry).unwrap();
     let model_key = v["model"].as_str().unwrap().to_string();
-    c.put(&model_key, &p, &vec![0.5; 3 * 16], 3, 16).unwrap();
+    c.put(&model_key, &p, &[0.5; 3 * 16], 3, 16).unwrap();
     let poisoned = cached.class_features(&p).unwrap().to_vec2::<f32>().unwrap();
     assert_eq!(poisoned, vec![vec![0.5; 16]; 3]);
     assert_eq!(
