@@ -7,8 +7,10 @@ Sub-commands:
            f16 (both sides compute in f32 from the same f16 values); and
            tests/data/clip/tiny_reference.{safetensors,json}: inputs and transformers' outputs.
   tokens   write tests/data/clip/tokenizer_ids.json: transformers' CLIPTokenizer ids of test strings.
-  features MODEL_DIR OUT.safetensors [--images N --seed S]: features of a model folder (e.g. one
-           written by `cargo run --example random_clip`) for seeded random images and fixed texts.
+  preprocess  write tests/data/clip/{photo_rgb,small_rgba}.png and preprocess_reference.safetensors
+           (transformers' PIL CLIPImageProcessor output, stored in f16).
+  features MODEL_DIR OUT.safetensors [--images N]: features of a model folder (e.g. one written
+           by `cargo run --example random_clip`) for formula images (`formula_pixels`) and TEXTS.
 
 Outputs are the *unnormalised* projected features:
   image_global  = visual_projection(post_layernorm(last_hidden[:, 0]))       [B, C]
@@ -156,18 +158,46 @@ def cmd_tokens(_args):
     print(f"wrote {len(cases)} tokenizer cases")
 
 
+def formula_pixels(n, size):
+    """Deterministic test images that Rust recomputes (tests/clip_architectures.rs):
+    p[b, c, y, x] = sin(0.1 x + 0.07 (c + 1) y + 1.3 b) * cos(0.05 y - 0.3 c), in f64 then f32."""
+    b, c, y, x = torch.meshgrid(
+        *(torch.arange(k, dtype=torch.float64) for k in (n, 3, size, size)), indexing="ij")
+    return (torch.sin(0.1 * x + 0.07 * (c + 1) * y + 1.3 * b) * torch.cos(0.05 * y - 0.3 * c)).float()
+
+
+def cmd_preprocess(_args):
+    """Two PNGs (RGB to downscale, RGBA to upscale; non-square) and the PIL-based
+    CLIPImageProcessor's output for them."""
+    import numpy as np
+    from PIL import Image
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    rng = np.random.default_rng(3)
+    paths = []
+    for name, (w, h), mode in [("photo_rgb.png", (320, 256), "RGB"), ("small_rgba.png", (150, 100), "RGBA")]:
+        y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+        chans = [128 + 100 * np.sin(x / (7 + 5 * c) + y / (11 + 3 * c)) + rng.normal(0, 10, (h, w)) for c in range(len(mode))]
+        img = np.clip(np.stack(chans, -1), 0, 255).astype(np.uint8)
+        path = DATA / name
+        Image.fromarray(img, mode).save(path)
+        paths.append(path)
+    proc = CLIPImageProcessorPil()
+    pixels = proc([Image.open(p) for p in paths], return_tensors="pt")["pixel_values"]
+    save_file({"pixel_values": pixels.half().contiguous()}, DATA / "preprocess_reference.safetensors")
+    print("preprocess reference", tuple(pixels.shape))
+
+
 def cmd_features(args):
     from transformers import CLIPModel
 
     model = CLIPModel.from_pretrained(args.model, dtype=torch.float32, attn_implementation="eager").eval()
     size = model.config.vision_config.image_size
-    g = torch.Generator().manual_seed(args.seed)
-    pixel_values = torch.randn(args.images, 3, size, size, generator=g)
+    pixel_values = formula_pixels(args.images, size)
     ids, mask = encode_texts(tokenizer(), TEXTS)
     glob_, spatial, text = features(model, pixel_values, ids, mask)
     save_file(
-        {"pixel_values": pixel_values, "input_ids": ids.to(torch.int64).contiguous(),
-         "image_global": glob_.contiguous(), "image_spatial": spatial.contiguous(),
+        {"image_global": glob_.contiguous(), "image_spatial": spatial.contiguous(),
          "text_embeds": text.contiguous()},
         args.out,
     )
@@ -179,11 +209,11 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("tiny").set_defaults(func=cmd_tiny)
     sub.add_parser("tokens").set_defaults(func=cmd_tokens)
+    sub.add_parser("preprocess").set_defaults(func=cmd_preprocess)
     f = sub.add_parser("features")
     f.add_argument("model")
     f.add_argument("out")
     f.add_argument("--images", type=int, default=2)
-    f.add_argument("--seed", type=int, default=7)
     f.set_defaults(func=cmd_features)
     args = ap.parse_args()
     args.func(args)

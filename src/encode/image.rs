@@ -1,4 +1,5 @@
-//! CLIP's standard preprocessing of ordinary images: resize the shorter side to the model's input
+//! CLIP's standard preprocessing of ordinary images (PNG; transparency composited over white):
+//! resize the shorter side to the model's input
 //! size (bicubic, antialiased, as PIL does it), centre-crop, scale to [0, 1], subtract CLIP's mean
 //! and divide by its standard deviation. Depth views from the projector skip this (METHOD §2–3) and
 //! go to the encoder raw; [`normalize_pixels`] is the switch for when normalisation is wanted.
@@ -37,16 +38,20 @@ fn read_png(path: &Path) -> Result<Rgb8, ModelError> {
     let (w, h) = (info.width as usize, info.height as usize);
     let px = &buf[..info.buffer_size()];
     use png::ColorType::*;
+    // Transparent pixels are composited over white, as transformers' `convert_rgb` does.
+    let over_white = |c: u8, a: u8| {
+        ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8
+    };
     let data: Vec<u8> = match info.color_type {
         Rgb => px.to_vec(),
         Rgba => px
             .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
+            .flat_map(|p| [0, 1, 2].map(|c| over_white(p[c], p[3])))
             .collect(),
         Grayscale => px.iter().flat_map(|&g| [g, g, g]).collect(),
         GrayscaleAlpha => px
             .chunks_exact(2)
-            .flat_map(|p| [p[0], p[0], p[0]])
+            .flat_map(|p| [over_white(p[0], p[1]); 3])
             .collect(),
         Indexed => return Err(err("indexed PNG was not expanded".into())),
     };
