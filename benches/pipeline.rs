@@ -5,7 +5,7 @@
 //! ```text
 //! cargo bench --bench pipeline -- [MODEL_DIR] [CLOUDS]
 //! ```
-//! Without MODEL_DIR a random ViT-B/32 is written to a temporary folder. scripts/bench_pipeline.sh
+//! A MODEL_DIR without config.json (or none) gets a random ViT-B/32. scripts/bench_pipeline.sh
 //! runs this and the Python pipeline (scripts/bench_pipeline_torch.py) on the same weights.
 
 use calip3d::classify::{classes, Classifier, Prediction};
@@ -27,15 +27,20 @@ fn cloud(n: usize, seed: u64) -> PointCloud {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let tmp = tempfile::tempdir()?;
-    let model = match args.first() {
-        Some(dir) => dir.clone(),
-        None => {
-            write_random_clip(ClipArch::VitB32, tmp.path(), 0)?;
-            tmp.path().display().to_string()
-        }
-    };
+    // A folder without a model gets a random ViT-B/32 (so the Python side can read the same one).
+    let dir = args
+        .first()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    if !dir.join("config.json").exists() {
+        write_random_clip(ClipArch::VitB32, &dir, 0)?;
+    }
+    let model = dir.display().to_string();
     let n: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(16);
     let clouds: Vec<PointCloud> = (0..n as u64).map(|i| cloud(1024, i)).collect();
     let refs: Vec<&PointCloud> = clouds.iter().collect();
@@ -47,13 +52,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .projection(projection)
             .device(DeviceChoice::Cpu)
             .build()?;
-        let set = classifier.class_set(classes::resolve("modelnet40", &classes::default_templates(projection))?)?;
+        let set = classifier.class_set(classes::resolve(
+            "modelnet40",
+            &classes::default_templates(projection),
+        )?)?;
         classifier.classify_many(&refs[..2], &set)?; // warm-up
         let t = Instant::now();
         let predictions: Vec<Prediction> = classifier.classify_many(&refs, &set)?;
         let secs = t.elapsed().as_secs_f64();
         let sum = |f: fn(&Prediction) -> f64| predictions.iter().map(f).sum::<f64>();
-        let (p, e, a) = (sum(|p| p.timings.project), sum(|p| p.timings.encode), sum(|p| p.timings.attend));
+        let (p, e, a) = (
+            sum(|p| p.timings.project),
+            sum(|p| p.timings.encode),
+            sum(|p| p.timings.attend),
+        );
         let total = p + e + a;
         println!(
             "| {projection} | {n} | {:.2} | {:.1}% | {:.1}% | {:.1}% |",

@@ -19,7 +19,9 @@ fn cloud(n: usize, seed: u64) -> Vec<Point3<f32>> {
         s ^= s << 17;
         (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
     };
-    (0..n).map(|_| Point3::new(rnd(), rnd() * 0.6, rnd() * 1.4)).collect()
+    (0..n)
+        .map(|_| Point3::new(rnd(), rnd() * 0.6, rnd() * 1.4))
+        .collect()
 }
 
 /// Runs `f` at least twice and for at least `min_secs`, returns the best time per run in seconds.
@@ -60,7 +62,8 @@ fn main() {
                 if quick && device == DeviceChoice::Cpu && batch == 1024 {
                     continue;
                 }
-                let refs: Vec<&[Point3<f32>]> = objects[..batch].iter().map(Vec::as_slice).collect();
+                let refs: Vec<&[Point3<f32>]> =
+                    objects[..batch].iter().map(Vec::as_slice).collect();
                 let secs = time(2.0, || {
                     p.clip_input(&refs, 224, false).unwrap();
                 });
@@ -71,6 +74,20 @@ fn main() {
                     1e3 / clouds
                 );
             }
+            // The depth images alone (what is computed, without the 224² CLIP tensor to read back).
+            if quick && device == DeviceChoice::Cpu {
+                continue;
+            }
+            let refs: Vec<&[Point3<f32>]> = objects.iter().map(Vec::as_slice).collect();
+            let secs = time(2.0, || {
+                p.depth_views(&refs).unwrap();
+            });
+            println!(
+                "| {backend} | {projection} | 1024 × 1024 pts, depth only | {:.1} | {:.2} | {:.3} |",
+                1024.0 / secs,
+                1024.0 * 1024.0 / secs / 1e6,
+                secs * 1e3 / 1024.0
+            );
             let secs = time(1.0, || {
                 p.clip_input(&[&scan], 224, false).unwrap();
             });

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 model=$(mktemp -d)
 trap 'rm -rf "$model"' EXIT
 clouds=${1:-16}
-cargo run --release --example random_clip -- --arch vit-b-32 --out "$model" >/dev/null
 echo "## calip3d (Rust)"
+# The bench writes a random ViT-B/32 into the empty folder, then Python reads the same weights.
 RAYON_NUM_THREADS=2 cargo bench --bench pipeline -- "$model" "$clouds"
 echo "## Python (numpy + torch + transformers)"
 OMP_NUM_THREADS=2 python3 scripts/bench_pipeline_torch.py "$model" "$clouds" 2

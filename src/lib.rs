@@ -1,9 +1,31 @@
-//! calip3d: zero-shot 3D point-cloud classification.
+//! calip3d: zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free
+//! attention. No training: any class names you type.
 //!
 //! The pipeline, one module per stage:
-//! [`load`] (PLY, LAS/LAZ, meshes → [`PointCloud`]) → [`project`] (multi-view depth maps, GPU or CPU)
-//! → [`encode`] (CLIP vision and text towers) → [`attend`] (CALIP's parameter-free attention)
-//! → [`classify`] (view aggregation, classes, the `Classifier` API).
+//! [`load`] (PLY, LAS/LAZ, meshes → [`PointCloud`]) → [`project`] (multi-view depth maps, WGSL
+//! compute on the GPU or the same images on the CPU) → [`encode`] (CLIP vision and text towers)
+//! → [`attend`] (CALIP's attention, view aggregation) → [`classify`] (classes, the
+//! [`Classifier`](classify::Classifier)); [`batch`] runs many files.
+//!
+//! From points to a label:
+//!
+//! ```no_run
+//! use calip3d::classify::{classes, Classifier};
+//! use calip3d::project::Projection;
+//! use calip3d::UpAxis;
+//!
+//! let classifier = Classifier::builder().model("openai/clip-vit-base-patch32").build()?;
+//! let templates = classes::default_templates(Projection::Realistic);
+//! let classes = classifier.class_set(classes::resolve("chair,table,lamp", &templates)?)?;
+//! let xyz: Vec<f32> = vec![0.0, 0.0, 0.0, 0.1, 0.4, 0.2 /* … x, y, z of each point */];
+//! let prediction = classifier.classify_xyz(&xyz, UpAxis::Z, &classes)?;
+//! let (label, probability) = prediction.best();
+//! println!("{label} ({probability:.2})");
+//! # Ok::<(), calip3d::Error>(())
+//! ```
+//!
+//! The [`Classifier`](classify::Classifier) is `Send + Sync`: build it once, share it between
+//! threads. Errors are values ([`Error`]); nothing prints.
 
 pub mod attend;
 pub mod classify;

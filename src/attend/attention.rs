@@ -56,9 +56,15 @@ pub struct CalipTerms {
     pub visual_guided: Tensor,
 }
 
-/// Divides each row (last dimension) by its L2 norm.
+/// Divides each row (last dimension) by its L2 norm (at least 1e-12, so a zero row stays zero
+/// instead of becoming NaN, as torch's `normalize` does).
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    x.broadcast_div(&x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?)
+    x.broadcast_div(
+        &x.sqr()?
+            .sum_keepdim(D::Minus1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?,
+    )
 }
 
 /// CALIP's parameter-free attention over a batch of views.

@@ -3,11 +3,11 @@
 /// GPU, CPU, or whichever is there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
-    /// The GPU when wgpu finds an adapter, else the CPU.
+    /// A hardware GPU when wgpu finds one, else the CPU.
     #[default]
     Auto,
     Cpu,
-    /// The GPU; an error when there is none.
+    /// The GPU, a software one (Mesa's lavapipe) included; an error when there is none.
     Gpu,
 }
 

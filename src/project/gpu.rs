@@ -168,8 +168,9 @@ fn clouds_per_submission(bytes_per_image: u64, views: usize, max_binding: u64) -
 }
 
 impl GpuProjector {
-    /// Opens the best adapter wgpu finds (a real GPU before a software one).
-    pub fn new() -> Result<Self, ProjectError> {
+    /// Opens the best adapter wgpu finds (a real GPU before a software one); with
+    /// `allow_software` false, a software rasteriser (lavapipe, llvmpipe) does not count.
+    pub fn new(allow_software: bool) -> Result<Self, ProjectError> {
         // Vulkan first (real GPUs, and Mesa's lavapipe without one); OpenGL only when Vulkan has no
         // adapter, since probing GL prints display-server noise on headless machines.
         let adapters = |backends: wgpu::Backends| {
@@ -192,6 +193,7 @@ impl GpuProjector {
         };
         let adapter = found
             .into_iter()
+            .filter(|a| allow_software || a.get_info().device_type != wgpu::DeviceType::Cpu)
             .min_by_key(rank)
             .ok_or(ProjectError::NoGpu)?;
         let info = adapter.get_info();
@@ -256,18 +258,22 @@ impl GpuProjector {
         clouds: &[&[Point3<f32>]],
     ) -> Result<Vec<DepthViews>, ProjectError> {
         let side = projection.image_size();
-        let per_image = side * side;
-        let mut out = Vec::with_capacity(clouds.len());
+        let mut flat = vec![0f32; clouds.len() * views.len() * side * side];
+        let mut at = 0;
         for chunk in clouds.chunks(self.chunk(projection, views.len(), None)) {
-            let data = self.submit(projection, views, chunk, None)?;
-            out.extend(data.chunks(views.len() * per_image).map(|d| DepthViews {
+            let len = chunk.len() * views.len() * side * side;
+            self.submit(projection, views, chunk, None, &mut flat[at..at + len])?;
+            at += len;
+        }
+        Ok(flat
+            .chunks(views.len() * side * side)
+            .map(|d| DepthViews {
                 views: views.len(),
                 height: side,
                 width: side,
                 data: d.to_vec(),
-            }));
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// The CLIP input `[clouds · views, 3, size, size]`.
@@ -279,9 +285,19 @@ impl GpuProjector {
         size: usize,
         normalize: bool,
     ) -> Result<Vec<f32>, ProjectError> {
-        let mut out = Vec::with_capacity(clouds.len() * views.len() * 3 * size * size);
+        let per_cloud = views.len() * 3 * size * size;
+        let mut out = vec![0f32; clouds.len() * per_cloud];
+        let mut at = 0;
         for chunk in clouds.chunks(self.chunk(projection, views.len(), Some(size))) {
-            out.extend(self.submit(projection, views, chunk, Some((size, normalize)))?);
+            let len = chunk.len() * per_cloud;
+            self.submit(
+                projection,
+                views,
+                chunk,
+                Some((size, normalize)),
+                &mut out[at..at + len],
+            )?;
+            at += len;
         }
         Ok(out)
     }
@@ -296,15 +312,16 @@ impl GpuProjector {
         clouds_per_submission(grid.max(out), views, self.max_binding)
     }
 
-    /// Projects clouds in one submission; returns the depth images, or the CLIP input when
-    /// `resize` is given.
+    /// Projects clouds in one submission and copies the depth images, or the CLIP input when
+    /// `resize` is given, straight from the mapped readback buffer into `out` (one copy).
     fn submit(
         &mut self,
         projection: Projection,
         views: &ViewSet,
         clouds: &[&[Point3<f32>]],
         resize: Option<(usize, bool)>,
-    ) -> Result<Vec<f32>, ProjectError> {
+        out: &mut [f32],
+    ) -> Result<(), ProjectError> {
         let n_views = views.len();
         let n_images = clouds.len() * n_views;
         let side = projection.image_size();
@@ -504,10 +521,11 @@ impl GpuProjector {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(gpu_err)?;
         rx.recv().map_err(gpu_err)?.map_err(gpu_err)?;
-        let data =
-            bytemuck::cast_slice::<u8, f32>(&slice.get_mapped_range().map_err(gpu_err)?).to_vec();
+        out.copy_from_slice(bytemuck::cast_slice::<u8, f32>(
+            &slice.get_mapped_range().map_err(gpu_err)?,
+        ));
         readback.unmap();
-        Ok(data)
+        Ok(())
     }
 }
 

@@ -126,8 +126,9 @@ pub struct Projector {
 }
 
 impl Projector {
-    /// Sets up a projector. `Auto` uses a GPU when wgpu finds an adapter (logged once) and the CPU
-    /// otherwise; `Gpu` fails without one.
+    /// Sets up a projector. `Auto` uses a hardware GPU when wgpu finds one (logged once) and the
+    /// CPU otherwise: a software rasteriser (Mesa's lavapipe) is slower than the CPU path, so only
+    /// `Gpu` uses it; `Gpu` fails when there is no adapter at all.
     pub fn new(
         projection: Projection,
         views: ViewSet,
@@ -135,8 +136,8 @@ impl Projector {
     ) -> Result<Self, ProjectError> {
         let gpu = match device {
             DeviceChoice::Cpu => None,
-            DeviceChoice::Gpu => Some(gpu::GpuProjector::new()?),
-            DeviceChoice::Auto => match gpu::GpuProjector::new() {
+            DeviceChoice::Gpu => Some(gpu::GpuProjector::new(true)?),
+            DeviceChoice::Auto => match gpu::GpuProjector::new(false) {
                 Ok(g) => {
                     log::info!("projecting on the GPU: {}", g.adapter_name());
                     Some(g)

@@ -2,7 +2,7 @@
 
 use calip3d::attend::CalipParams;
 use calip3d::classify::{classes, ClassSet, Classifier, DEFAULT_MODEL};
-use calip3d::project::{DeviceChoice, Projection};
+use calip3d::project::{DeviceChoice, Projection, ViewSet};
 use calip3d::UpAxis;
 
 /// Up axis on the command line.
@@ -21,15 +21,9 @@ impl From<UpAxisArg> for UpAxis {
     }
 }
 
+/// How clouds are read and projected: shared by `render`, `classify`, `eval` and `batch`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct PipelineArgs {
-    /// Classes: a file (one per line, `name: prompt | prompt` for own prompts), a built-in list
-    /// (modelnet40, modelnet10, scanobjectnn) or a comma list "chair,table,lamp".
-    #[arg(short, long)]
-    pub classes: String,
-    /// CLIP model: a local folder (config.json, model.safetensors, tokenizer.json) or a Hub repo id.
-    #[arg(short, long, default_value = DEFAULT_MODEL)]
-    pub model: String,
+pub struct ProjectionArgs {
     /// Depth-map projection.
     #[arg(long, default_value = "realistic")]
     pub projection: Projection,
@@ -42,6 +36,54 @@ pub struct PipelineArgs {
     /// Where to project: auto (GPU if there is one), cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
+    /// Keep only these views of the projection's preset (1-based, comma separated), e.g. 1,2,5.
+    #[arg(long, value_delimiter = ',', conflicts_with = "custom_views")]
+    pub view_indices: Option<Vec<usize>>,
+    /// Views of your own: `x,y,z[,tilt]` rotation angles in degrees, views separated by `;`.
+    #[arg(long)]
+    pub custom_views: Option<String>,
+}
+
+impl ProjectionArgs {
+    /// The views to render: the preset, a selection of it, or custom angles.
+    pub fn views(&self) -> anyhow::Result<ViewSet> {
+        let preset = self.projection.views();
+        Ok(match (&self.view_indices, &self.custom_views) {
+            (Some(idx), _) => {
+                let zero_based: Vec<usize> = idx.iter().map(|i| i.wrapping_sub(1)).collect();
+                preset
+                    .select(&zero_based)
+                    .map_err(|e| anyhow::anyhow!("--view-indices: {e} (views count from 1)"))?
+            }
+            (None, Some(spec)) => {
+                ViewSet::parse(spec).map_err(|e| anyhow::anyhow!("--custom-views: {e}"))?
+            }
+            (None, None) => preset,
+        })
+    }
+
+    /// Load options from the flags.
+    pub fn load_options(&self) -> calip3d::load::LoadOptions {
+        calip3d::load::LoadOptions {
+            max_points: self.max_points,
+            up_axis: self.up_axis.map(UpAxis::from),
+            ..Default::default()
+        }
+    }
+}
+
+/// Options of the classifier and the classes: shared by `classify`, `eval` and `batch`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// Classes: a file (one per line, `name: prompt | prompt` for own prompts), a built-in list
+    /// (modelnet40, modelnet10, scanobjectnn) or a comma list "chair,table,lamp".
+    #[arg(short, long)]
+    pub classes: String,
+    /// CLIP model: a local folder (config.json, model.safetensors, tokenizer.json) or a Hub repo id.
+    #[arg(short, long, default_value = DEFAULT_MODEL)]
+    pub model: String,
+    #[command(flatten)]
+    pub projection: ProjectionArgs,
     /// CALIP's attention temperature (sets α_s = α_t).
     #[arg(long)]
     pub alpha: Option<f32>,
@@ -88,17 +130,14 @@ impl PipelineArgs {
 
     /// Loads the model and sets up projection.
     pub fn classifier(&self, keep_view_logits: bool) -> anyhow::Result<Classifier> {
-        let mut load = calip3d::load::LoadOptions {
-            max_points: self.max_points,
-            ..Default::default()
-        };
-        load.up_axis = self.up_axis.map(UpAxis::from);
+        let p = &self.projection;
         let mut builder = Classifier::builder()
             .model(&self.model)
-            .projection(self.projection)
-            .device(self.device)
+            .projection(p.projection)
+            .views(p.views()?)
+            .device(p.device)
             .params(self.params())
-            .load_options(load)
+            .load_options(p.load_options())
             .normalize_input(self.normalize)
             .keep_view_logits(keep_view_logits);
         if let Some(w) = &self.view_weights {
@@ -110,7 +149,7 @@ impl PipelineArgs {
     /// Parses the classes and encodes their prompts.
     pub fn class_set(&self, classifier: &Classifier) -> anyhow::Result<ClassSet> {
         let templates = if self.template.is_empty() {
-            classes::default_templates(self.projection)
+            classes::default_templates(self.projection.projection)
         } else {
             self.template.clone()
         };

@@ -1,8 +1,8 @@
 //! `calip3d render`: the depth views of a cloud as PNG for people and `.npy` for tools.
 
-use crate::pipeline_args::UpAxisArg;
-use calip3d::load::{load, LoadOptions};
-use calip3d::project::{cpu_clip_input, write_view_pngs, DeviceChoice, Projection, Projector};
+use crate::pipeline_args::ProjectionArgs;
+use calip3d::load::load;
+use calip3d::project::{cpu_clip_input, write_view_pngs, Projector};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,18 +13,8 @@ pub struct Args {
     /// Output folder.
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Depth-map projection.
-    #[arg(long, default_value = "realistic")]
-    pub projection: Projection,
-    /// Points kept (deterministic subsample; 0 = all).
-    #[arg(long, default_value_t = 1024)]
-    pub max_points: usize,
-    /// Up axis of the input (default: z for LAS/LAZ, y otherwise).
-    #[arg(long, value_enum)]
-    pub up_axis: Option<UpAxisArg>,
-    /// Where to project: auto, cpu or gpu.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    #[command(flatten)]
+    pub projection: ProjectionArgs,
     /// Side of the CLIP input written with --npy.
     #[arg(long, default_value_t = 224)]
     pub size: usize,
@@ -34,14 +24,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let opts = LoadOptions {
-        max_points: args.max_points,
-        up_axis: args.up_axis.map(Into::into),
-        ..Default::default()
-    };
-    let cloud = load(&args.file, &opts)?;
+    let p = &args.projection;
+    let cloud = load(&args.file, &p.load_options())?;
     let points = cloud.y_up_positions();
-    let projector = Projector::new(args.projection, args.projection.views(), args.device)?;
+    let projector = Projector::new(p.projection, p.views()?, p.device)?;
     let depth = projector.depth_views(&[&points])?.remove(0);
     let stem = args
         .file
