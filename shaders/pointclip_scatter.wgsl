@@ -1,34 +1,25 @@
 // PointCLIP §2: perspective projection of every (view, point) pair; per pixel, the point count and
 // the sum of 1/z' (a float add through compare-exchange, since WGSL has no float atomics).
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;   // xyz, w = cloud index bits
-@group(0) @binding(2) var<storage, read> rotations: array<vec4<f32>>; // 3 rows per view
 @group(0) @binding(3) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(4) var<storage, read_write> inv_depth: array<atomic<u32>>; // f32 bits
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = flat_index(wid, nwg, lid);
-    if t >= params.n_points * params.n_views {
+    var vp: ViewPoint;
+    if !view_point(flat_index(wid, nwg, lid), &vp) {
         return;
     }
-    let view = t / params.n_points;
-    let p4 = points[t % params.n_points];
-    let image = bitcast<u32>(p4.w) * params.n_views + view;
-    let p = p4.xyz;
-    let x = row_dot(rotations[3u * view], p);
-    let y = row_dot(rotations[3u * view + 1u], p);
-    let z = row_dot(rotations[3u * view + 2u], p) + 1.6;
-    let u = x / z;
-    let w = y / z;
+    let z = vp.q.z + 1.6;
+    let u = vp.q.x / z;
+    let w = vp.q.y / z;
     let r = ceil((u + 1.0) * 64.0 - 0.5);
     let c = ceil((w + 1.0) * 64.0 - 0.5);
     if !(z >= 0.0 && r >= 0.0 && r <= 127.0 && c >= 0.0 && c <= 127.0) {
         return;
     }
-    let i = image * 16384u + u32(r) * 128u + u32(c);
+    let i = vp.image * 16384u + u32(r) * 128u + u32(c);
     atomicAdd(&counts[i], 1u);
     let add = 1.0 / z;
     var old = atomicLoad(&inv_depth[i]);

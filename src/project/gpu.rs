@@ -10,6 +10,8 @@ use nalgebra::Point3;
 use wgpu::util::DeviceExt;
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
+/// Bindings and helpers of the stages that run one thread per (view, point) pair.
+const POINT_STAGE: &str = include_str!("../../shaders/point_stage.wgsl");
 const WORKGROUP: u32 = 256;
 
 /// The uniform every stage reads; mirrors `Params` in shaders/common.wgsl.
@@ -43,10 +45,15 @@ struct Pipelines {
 
 impl Pipelines {
     fn new(device: &wgpu::Device) -> Self {
-        let make = |label: &str, stage: &str| {
+        // Each stage's source follows the shared definitions it uses.
+        let make = |label: &str, parts: &[&str]| {
+            let source = std::iter::once(COMMON)
+                .chain(parts.iter().copied())
+                .collect::<Vec<_>>()
+                .join("\n");
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{stage}").into()),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
             });
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(label),
@@ -60,37 +67,46 @@ impl Pipelines {
         Pipelines {
             pointclip_scatter: make(
                 "pointclip_scatter",
-                include_str!("../../shaders/pointclip_scatter.wgsl"),
+                &[
+                    POINT_STAGE,
+                    include_str!("../../shaders/pointclip_scatter.wgsl"),
+                ],
             ),
             pointclip_finalize: make(
                 "pointclip_finalize",
-                include_str!("../../shaders/pointclip_finalize.wgsl"),
+                &[include_str!("../../shaders/pointclip_finalize.wgsl")],
             ),
             realistic_bounds: make(
                 "realistic_bounds",
-                include_str!("../../shaders/realistic_bounds.wgsl"),
+                &[
+                    POINT_STAGE,
+                    include_str!("../../shaders/realistic_bounds.wgsl"),
+                ],
             ),
             realistic_scatter: make(
                 "realistic_scatter",
-                include_str!("../../shaders/realistic_scatter.wgsl"),
+                &[
+                    POINT_STAGE,
+                    include_str!("../../shaders/realistic_scatter.wgsl"),
+                ],
             ),
             realistic_densify: make(
                 "realistic_densify",
-                include_str!("../../shaders/realistic_densify.wgsl"),
+                &[include_str!("../../shaders/realistic_densify.wgsl")],
             ),
             realistic_smooth: make(
                 "realistic_smooth",
-                include_str!("../../shaders/realistic_smooth.wgsl"),
+                &[include_str!("../../shaders/realistic_smooth.wgsl")],
             ),
             realistic_squeeze: make(
                 "realistic_squeeze",
-                include_str!("../../shaders/realistic_squeeze.wgsl"),
+                &[include_str!("../../shaders/realistic_squeeze.wgsl")],
             ),
             realistic_finalize: make(
                 "realistic_finalize",
-                include_str!("../../shaders/realistic_finalize.wgsl"),
+                &[include_str!("../../shaders/realistic_finalize.wgsl")],
             ),
-            resize: make("resize", include_str!("../../shaders/resize.wgsl")),
+            resize: make("resize", &[include_str!("../../shaders/resize.wgsl")]),
         }
     }
 }
