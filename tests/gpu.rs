@@ -136,3 +136,44 @@ fn buffers_are_reused_across_calls_with_different_batch_sizes() {
     assert_eq!(first[7], small[0]);
     assert_eq!(first[0], first[7]);
 }
+
+#[test]
+fn classification_on_the_gpu_matches_the_cpu() {
+    use calip3d::classify::{classes, Classifier};
+    if gpu(Projection::Realistic).is_none() {
+        return;
+    }
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/clip/tiny");
+    let cloud = calip3d::PointCloud::from_points(objects().remove(0), calip3d::UpAxis::Y);
+    for projection in [Projection::PointClip, Projection::Realistic] {
+        let logits: Vec<Vec<f32>> = [DeviceChoice::Cpu, DeviceChoice::Gpu]
+            .into_iter()
+            .map(|device| {
+                let c = Classifier::builder()
+                    .model(model.display().to_string())
+                    .projection(projection)
+                    .device(device)
+                    .build()
+                    .unwrap();
+                let set = c
+                    .class_set(
+                        classes::resolve(
+                            "chair,airplane,lamp",
+                            &classes::default_templates(projection),
+                        )
+                        .unwrap(),
+                    )
+                    .unwrap();
+                c.classify(&cloud, &set).unwrap().logits
+            })
+            .collect();
+        for (a, b) in logits[0].iter().zip(&logits[1]) {
+            assert!(
+                (a - b).abs() < 1e-3,
+                "{projection}: cpu {:?} vs gpu {:?}",
+                logits[0],
+                logits[1]
+            );
+        }
+    }
+}
