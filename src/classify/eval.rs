@@ -29,6 +29,21 @@ pub enum DatasetError {
     Empty(PathBuf),
 }
 
+/// The class folders of an evaluation set, sorted: its class names in ModelNet's layout.
+pub fn class_folders(dir: &Path) -> Result<Vec<String>, DatasetError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|source| DatasetError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// Lists `dir/<class>/**/<file>` (ModelNet's layout; `train/` and `test/` below a class folder are
 /// both walked). Every class folder must name a class of `classes`; folders of classes that are
 /// not in `dir` are fine (they just get no samples).

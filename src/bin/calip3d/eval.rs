@@ -3,13 +3,13 @@
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
 use calip3d::batch::{run_batch, BatchOptions};
-use calip3d::classify::eval::{labelled_files, EvalReport};
+use calip3d::classify::eval::{class_folders, labelled_files, EvalReport};
 use calip3d::classify::plot::write_confusion_png;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// Folder with one sub-folder per class (ModelNet's layout).
     pub dir: PathBuf,
@@ -33,6 +33,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let mut args_pipeline = args.pipeline.clone();
+    if args_pipeline.classes == "folders" {
+        // The folder names are the classes.
+        args_pipeline.classes = class_folders(&args.dir)?.join(",");
+    }
+    let args = &Args {
+        pipeline: args_pipeline,
+        ..args.clone()
+    };
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
     let names = classes.names().to_vec();

@@ -76,7 +76,8 @@ impl ProjectionArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct PipelineArgs {
     /// Classes: a file (one per line, `name: prompt | prompt` for own prompts), a built-in list
-    /// (modelnet40, modelnet10, scanobjectnn) or a comma list "chair,table,lamp".
+    /// (modelnet40, modelnet10, scanobjectnn) or a comma list "chair,table,lamp"; for `eval`,
+    /// `folders` takes the class folders' names.
     #[arg(short, long)]
     pub classes: String,
     /// CLIP model: a local folder (config.json, model.safetensors, tokenizer.json) or a Hub repo id.
