@@ -7,11 +7,17 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// Stanford PLY (ASCII or binary).
     Ply,
+    /// ASPRS LAS.
     Las,
+    /// LASzip-compressed LAS (COPC too).
     Laz,
+    /// Object File Format (ModelNet).
     Off,
+    /// Wavefront OBJ.
     Obj,
+    /// STL, ASCII or binary.
     Stl,
     /// Built in memory (library callers), not read from a file.
     Memory,
@@ -25,21 +31,27 @@ pub enum Format {
 #[serde(rename_all = "lowercase")]
 pub enum UpAxis {
     #[default]
+    /// y points up (ModelNet, most meshes and PLY files).
     Y,
+    /// z points up (LAS/LiDAR).
     Z,
 }
 
 /// Axis-aligned bounds in f64, in the file's own coordinates.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Bounds {
+    /// Smallest x, y, z.
     pub min: [f64; 3],
+    /// Largest x, y, z.
     pub max: [f64; 3],
 }
 
 /// Where a cloud came from and what its header said.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SourceMeta {
+    /// The file, when read from one.
     pub path: Option<PathBuf>,
+    /// The format it was read from.
     pub format: Format,
     /// Format version, e.g. "1.4" for LAS, "binary_little_endian 1.0" for PLY.
     pub version: Option<String>,
@@ -81,12 +93,17 @@ pub struct PointCloud {
     pub positions: Vec<Point3<f32>>,
     /// Index of each kept point in the source file (after subsampling), to write results back.
     pub source_index: Option<Vec<u64>>,
+    /// Return intensity (LAS, some PLY).
     pub intensity: Option<Vec<u16>>,
     /// RGB, 16 bits per channel as LAS stores it (8-bit sources are not rescaled).
     pub colors: Option<Vec<[u16; 3]>>,
+    /// Per-point class codes (LAS classification, PLY `class`).
     pub classification: Option<Vec<u8>>,
+    /// Unit normals (PLY nx, ny, nz).
     pub normals: Option<Vec<[f32; 3]>>,
+    /// Which axis is up in `positions`.
     pub up_axis: UpAxis,
+    /// Where the cloud came from.
     pub meta: SourceMeta,
 }
 
@@ -125,10 +142,12 @@ impl PointCloud {
         )
     }
 
+    /// Number of points.
     pub fn len(&self) -> usize {
         self.positions.len()
     }
 
+    /// Whether there are no points.
     pub fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }

@@ -7,18 +7,25 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
+    /// Reading a file failed.
     Load(#[from] crate::load::LoadError),
     #[error(transparent)]
+    /// Projecting failed.
     Project(#[from] crate::project::ProjectError),
     #[error(transparent)]
+    /// Loading or running CLIP failed.
     Model(#[from] crate::encode::ModelError),
     #[error(transparent)]
+    /// The class list is invalid.
     Classes(#[from] crate::classify::classes::ClassesError),
     #[error(transparent)]
+    /// An evaluation folder could not be listed.
     Dataset(#[from] crate::classify::eval::DatasetError),
     #[error(transparent)]
+    /// Batch inputs could not be expanded.
     Inputs(#[from] crate::batch::InputError),
     #[error(transparent)]
+    /// The results file could not be written.
     Results(#[from] crate::batch::ResultsError),
     /// A tensor operation failed (shapes that do not fit, usually a bug or a mismatched model).
     #[error("tensor computation failed: {0}")]
@@ -36,8 +43,11 @@ pub enum Error {
     #[error("{0}")]
     Internal(String),
     #[error("{path}: {source}")]
+    /// Reading or writing a file failed.
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }

@@ -27,6 +27,8 @@
 //! The [`Classifier`](classify::Classifier) is `Send + Sync`: build it once, share it between
 //! threads. Errors are values ([`Error`]); nothing prints.
 
+#![warn(missing_docs)]
+
 pub mod attend;
 pub mod classify;
 pub mod cloud;

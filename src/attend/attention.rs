@@ -86,10 +86,12 @@ pub struct CalipAttention {
 }
 
 impl CalipAttention {
+    /// Attention with these parameters.
     pub fn new(params: CalipParams) -> Self {
         CalipAttention { params }
     }
 
+    /// The parameters.
     pub fn params(&self) -> &CalipParams {
         &self.params
     }

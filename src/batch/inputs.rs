@@ -10,14 +10,28 @@ pub const CLOUD_EXTENSIONS: &[&str] = &["ply", "las", "laz", "off", "obj", "stl"
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{0}: no such file or folder")]
+    /// An input that is neither a file, a folder nor a pattern.
     NotFound(PathBuf),
     #[error("{pattern}: bad glob pattern: {message}")]
-    BadPattern { pattern: String, message: String },
+    /// An unparsable glob pattern.
+    BadPattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        message: String,
+    },
     #[error("{pattern}: glob pattern matches no file")]
-    NoMatch { pattern: String },
+    /// A glob pattern that matches nothing.
+    NoMatch {
+        /// The pattern.
+        pattern: String,
+    },
     #[error("{path}: cannot read folder: {source}")]
+    /// A folder that cannot be read.
     ReadDir {
+        /// The folder.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }

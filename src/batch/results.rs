@@ -23,10 +23,14 @@ const CSV_HEADER: &str = "file,ok,top_class,probability,top_k,error";
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
     #[error("{0}: results file must end in .jsonl or .csv")]
+    /// The results path ends in neither .jsonl nor .csv.
     UnknownFormat(PathBuf),
     #[error("{path}: {source}")]
+    /// The results file cannot be read or written.
     Io {
+        /// The results file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -51,8 +55,11 @@ impl ResultsFormat {
 pub enum Record {
     /// The classification object of `classify --json` (must hold `file` and `top`).
     Ok(Map<String, Value>),
+    /// A file that could not be classified.
     Failed {
+        /// The input file.
         file: String,
+        /// Why it failed.
         error: String,
     },
 }
@@ -180,6 +187,7 @@ impl ResultsFile {
             })
     }
 
+    /// How records are written.
     pub fn format(&self) -> ResultsFormat {
         self.format
     }

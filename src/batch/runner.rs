@@ -32,7 +32,9 @@ impl Default for BatchOptions {
 /// What a batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchSummary {
+    /// Files classified.
     pub succeeded: usize,
+    /// Files that failed.
     pub failed: usize,
 }
 

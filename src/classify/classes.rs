@@ -35,7 +35,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
 /// One class: its name and the prompts whose text features are averaged into its feature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassSpec {
+    /// The class name as given (`_` reads as a space in prompts).
     pub name: String,
+    /// The prompts whose features are averaged.
     pub prompts: Vec<String>,
 }
 
@@ -56,26 +58,52 @@ impl ClassSpec {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClassesError {
     #[error("{0}: classes file not found")]
+    /// A classes file that does not exist.
     NotFound(String),
     #[error("{origin}: cannot read classes file: {message}")]
-    Unreadable { origin: String, message: String },
-    #[error("{origin}: no classes")]
-    Empty { origin: String },
-    #[error("{origin}:{line}: empty class name")]
-    EmptyName { origin: String, line: usize },
-    #[error("{origin}:{line}: duplicate class `{name}`")]
-    Duplicate {
+    /// A classes file that cannot be read.
+    Unreadable {
+        /// The file name.
         origin: String,
+        /// Why.
+        message: String,
+    },
+    #[error("{origin}: no classes")]
+    /// No class at all.
+    Empty {
+        /// The file name, or `--classes`.
+        origin: String,
+    },
+    #[error("{origin}:{line}: empty class name")]
+    /// A blank class name.
+    EmptyName {
+        /// The file name, or `--classes`.
+        origin: String,
+        /// Line (or item) number, from 1.
         line: usize,
+    },
+    #[error("{origin}:{line}: duplicate class `{name}`")]
+    /// The same class twice (case-insensitive).
+    Duplicate {
+        /// The file name, or `--classes`.
+        origin: String,
+        /// Line (or item) number, from 1.
+        line: usize,
+        /// The class name as given (`_` reads as a space in prompts).
         name: String,
     },
     #[error("{origin}:{line}: empty prompt for class `{name}`")]
+    /// A class with an empty custom prompt.
     EmptyPrompt {
+        /// The file name, or `--classes`.
         origin: String,
+        /// Line (or item) number, from 1.
         line: usize,
+        /// The class name as given (`_` reads as a space in prompts).
         name: String,
     },
     #[error("template `{0}` has no `{{}}` for the class name")]
+    /// A template without `{}`.
     BadTemplate(String),
 }
 

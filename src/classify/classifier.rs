@@ -169,9 +169,11 @@ impl ClassSet {
     pub fn features(&self) -> &Tensor {
         &self.features
     }
+    /// Number of classes.
     pub fn len(&self) -> usize {
         self.names.len()
     }
+    /// Whether there are no classes.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -179,7 +181,9 @@ impl ClassSet {
 
 /// Depth images of clouds, ready for the encoder, with the time it took to make them.
 pub struct ProjectedClouds {
+    /// The encoder input of the clouds.
     pub batch: ClipBatch,
+    /// Milliseconds spent projecting.
     pub project_ms: f64,
 }
 
@@ -211,6 +215,7 @@ impl Classifier {
     pub fn model_id(&self) -> &str {
         self.encoder.model_id()
     }
+    /// The projection in use.
     pub fn projection(&self) -> Projection {
         self.projection
     }
@@ -218,9 +223,11 @@ impl Classifier {
     pub fn projector(&self) -> &Projector {
         &self.projector
     }
+    /// The CLIP encoder.
     pub fn encoder(&self) -> &ClipEncoder {
         &self.encoder
     }
+    /// How files are read.
     pub fn load_options(&self) -> &LoadOptions {
         &self.load
     }

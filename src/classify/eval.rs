@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 /// A labelled file of an evaluation set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledFile {
+    /// The file.
     pub path: PathBuf,
     /// Index of the true class in the class list.
     pub label: usize,
@@ -15,17 +16,25 @@ pub struct LabelledFile {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     #[error("{path}: cannot read folder: {source}")]
+    /// A folder could not be read.
     ReadDir {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
     #[error("{dir}: folder `{folder}` is not one of the classes (known: {known})")]
+    /// A class folder that names no class.
     UnknownClass {
+        /// The evaluation folder.
         dir: PathBuf,
+        /// The folder name.
         folder: String,
+        /// The classes, comma separated.
         known: String,
     },
     #[error("{0}: no point-cloud files in any class folder")]
+    /// No point-cloud file in any class folder.
     Empty(PathBuf),
 }
 
@@ -88,8 +97,11 @@ pub fn labelled_files(dir: &Path, classes: &[String]) -> Result<Vec<LabelledFile
 /// Accuracy of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassAccuracy {
+    /// Class name.
     pub class: String,
+    /// Files of this class.
     pub samples: usize,
+    /// Of them, predicted right (top-1).
     pub correct: usize,
     /// `correct / samples`, or `None` when the class has no samples.
     pub accuracy: Option<f64>,
@@ -98,12 +110,17 @@ pub struct ClassAccuracy {
 /// What `calip3d eval` reports for one scoring method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalReport {
+    /// Class names in order.
     pub classes: Vec<String>,
+    /// Files of this class.
     pub samples: usize,
+    /// Fraction whose most likely class is right.
     pub top1: f64,
+    /// Fraction whose right class is among the 5 most likely.
     pub top5: f64,
     /// Mean of the per-class accuracies over classes that have samples.
     pub mean_class_accuracy: f64,
+    /// Accuracy of each class, in class order.
     pub per_class: Vec<ClassAccuracy>,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<usize>>,

@@ -8,9 +8,13 @@ use std::sync::Arc;
 /// (encoding, attention) are shared out by the cloud's number of views.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Timings {
+    /// Reading the file.
     pub load: f64,
+    /// Projecting the views.
     pub project: f64,
+    /// The CLIP vision tower.
     pub encode: f64,
+    /// CALIP attention and aggregation.
     pub attend: f64,
 }
 
@@ -27,6 +31,7 @@ pub struct Prediction {
     pub baseline_logits: Vec<f32>,
     /// Per-view logits `[view][class]`, when asked for.
     pub view_logits: Option<Vec<Vec<f32>>>,
+    /// Where the time went.
     pub timings: Timings,
 }
 

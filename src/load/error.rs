@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}: {kind}", path.display())]
 pub struct LoadError {
+    /// The file.
     pub path: PathBuf,
+    /// What is wrong with it.
     pub kind: LoadErrorKind,
 }
 
 impl LoadError {
+    /// An error about `path`.
     pub fn new(path: &Path, kind: LoadErrorKind) -> Self {
         LoadError {
             path: path.to_path_buf(),
@@ -23,27 +26,47 @@ impl LoadError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LoadErrorKind {
     #[error("cannot read: {0}")]
+    /// The file could not be opened or read.
     Io(String),
     #[error("empty file")]
+    /// The file has no bytes.
     EmptyFile,
     #[error("unknown file type `{0}` (expected .ply, .las, .laz, .off, .obj or .stl)")]
+    /// Neither the first bytes nor the extension name a supported format.
     UnknownFormat(String),
     #[error("not a {0} file")]
+    /// The extension names a format whose magic bytes are missing.
     NotFormat(&'static str),
     #[error("bad header: {0}")]
+    /// The header is malformed or lies.
     BadHeader(String),
     #[error("truncated: header says {expected} points, file holds {found}")]
-    Truncated { expected: u64, found: u64 },
+    /// The file holds fewer points than its header says.
+    Truncated {
+        /// Points the header promises.
+        expected: u64,
+        /// Points the file holds.
+        found: u64,
+    },
     #[error("truncated or corrupt data: {0}")]
+    /// The body is truncated or corrupt.
     BadData(String),
     #[error("unknown point format {0}")]
+    /// A LAS point format outside 0–10.
     UnknownPointFormat(u8),
     #[error("no {0} coordinate in the vertex element")]
+    /// The vertex element lacks x, y or z.
     MissingCoordinate(char),
     #[error("no points{}", if *dropped > 0 { format!(" ({dropped} dropped for NaN or infinite coordinates)") } else { String::new() })]
-    NoPoints { dropped: u64 },
+    /// No finite point in the file.
+    NoPoints {
+        /// Points dropped for NaN or infinite coordinates.
+        dropped: u64,
+    },
     #[error("bad mesh: {0}")]
+    /// Faces that cannot be sampled (bad indices, broken lines).
     BadMesh(String),
     #[error("the decoder failed: {0}")]
+    /// A third-party decoder panicked on the file; the panic was contained.
     Decoder(String),
 }

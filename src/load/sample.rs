@@ -36,6 +36,7 @@ pub struct Reservoir<T> {
 }
 
 impl<T> Reservoir<T> {
+    /// An empty reservoir keeping at most `capacity` items (0 keeps all), seeded.
     pub fn new(capacity: usize, seed: u64) -> Self {
         Reservoir {
             capacity,

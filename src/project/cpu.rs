@@ -8,6 +8,7 @@ use nalgebra::Point3;
 pub const POINTCLIP_SIZE: usize = 128;
 /// realistic grid side before densifying, and image side after.
 pub const REALISTIC_GRID: usize = 112;
+/// realistic image side after densifying (112 − 7 + 2·2 + 1).
 pub const REALISTIC_SIZE: usize = 110;
 /// realistic depth bins (bins 1..=6 are used; the grid has 8 slices as the original).
 pub const DEPTH_BINS: usize = 8;

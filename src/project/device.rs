@@ -6,6 +6,7 @@ pub enum DeviceChoice {
     /// A hardware GPU when wgpu finds one, else the CPU.
     #[default]
     Auto,
+    /// The CPU path, always available.
     Cpu,
     /// The GPU, a software one (Mesa's lavapipe) included; an error when there is none.
     Gpu,

@@ -79,14 +79,23 @@ impl std::str::FromStr for Projection {
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
     #[error("cloud {index} has no points to project")]
-    EmptyCloud { index: usize },
+    /// A cloud with no points.
+    EmptyCloud {
+        /// Its position in the batch.
+        index: usize,
+    },
     #[error("no GPU adapter found (wgpu saw none; install a Vulkan driver, or use --device cpu)")]
+    /// No usable GPU adapter.
     NoGpu,
     #[error("GPU error: {0}")]
+    /// The GPU failed (validation, out of memory, device lost).
     Gpu(String),
     #[error("{path}: cannot write: {source}")]
+    /// An output file could not be written.
     Write {
+        /// The file.
         path: std::path::PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }
@@ -94,9 +103,13 @@ pub enum ProjectError {
 /// The depth images of one cloud, `[views, height, width]`, values as METHOD.md defines them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DepthViews {
+    /// Number of views.
     pub views: usize,
+    /// Image rows.
     pub height: usize,
+    /// Image columns.
     pub width: usize,
+    /// Values, row-major, view after view.
     pub data: Vec<f32>,
 }
 
@@ -111,8 +124,11 @@ impl DepthViews {
 /// contiguous.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipBatch {
+    /// Views of each cloud.
     pub views_per_cloud: usize,
+    /// Image side (224 for CLIP).
     pub size: usize,
+    /// Values, row-major, view after view.
     pub data: Vec<f32>,
 }
 
@@ -155,10 +171,12 @@ impl Projector {
         })
     }
 
+    /// The projection in use.
     pub fn projection(&self) -> Projection {
         self.projection
     }
 
+    /// Number of views.
     pub fn views(&self) -> &ViewSet {
         &self.views
     }

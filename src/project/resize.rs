@@ -3,6 +3,7 @@
 /// CLIP's per-channel mean and standard deviation (applied only when asked: the originals feed
 /// depth maps raw).
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+/// CLIP's per-channel standard deviation.
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_6, 0.275_777_1];
 
 /// Source position and weight of output index `i` for an aligned-corners resize `n_in → n_out`:

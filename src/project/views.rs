@@ -8,9 +8,13 @@ use std::f64::consts::PI;
 /// `tilt` is PointCLIP V2's extra elevation β; the pointclip projection uses no tilt.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct View {
+    /// Rotation about x (radians).
     pub x: f64,
+    /// Rotation about y (radians).
     pub y: f64,
+    /// Rotation about z (radians).
     pub z: f64,
+    /// Extra elevation β about y, applied last (realistic views).
     pub tilt: f64,
 }
 
@@ -61,6 +65,7 @@ impl View {
 /// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ViewSet {
+    /// The views, in order.
     pub views: Vec<View>,
 }
 
@@ -142,10 +147,12 @@ impl ViewSet {
         Ok(ViewSet { views })
     }
 
+    /// Number of views.
     pub fn len(&self) -> usize {
         self.views.len()
     }
 
+    /// Whether there are no views.
     pub fn is_empty(&self) -> bool {
         self.views.is_empty()
     }
