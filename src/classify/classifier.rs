@@ -315,9 +315,15 @@ impl Classifier {
 
         let t = Instant::now();
         let text = classes.features();
-        let view_logits = self.attention.logits(&global, &spatial, text)?;
-        let baseline_view_logits =
-            CalipAttention::new(CalipParams::baseline()).logits(&global, &spatial, text)?;
+        // One attention pass serves both CALIP and the plain-CLIP baseline.
+        let terms = self.attention.terms(&global, &spatial, text)?;
+        let view_logits = self.attention.combine(&terms)?;
+        let baseline_view_logits = CalipAttention::new(CalipParams {
+            beta2: 0.0,
+            beta3: 0.0,
+            ..*self.attention.params()
+        })
+        .combine(&terms)?;
         let logits = aggregate_views(&view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
         let baseline =
             aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
