@@ -50,7 +50,11 @@ fn objects() -> Vec<Vec<Point3<f32>>> {
         "bathtub/modelnet40_bathtub_0001.off",
     ];
     if !data.exists() {
-        panic!("../shared/data is missing: the GPU agreement test needs the real objects there");
+        panic!(
+            "{} is missing: the GPU agreement test needs the real objects there \
+             (or set CALIP3D_NO_GPU_TESTS=1 to skip the GPU tests)",
+            data.display()
+        );
     }
     files
         .iter()
