@@ -181,7 +181,7 @@ impl Projector {
         &self.views
     }
 
-    /// "cpu", or "gpu: <adapter>".
+    /// `"cpu"`, or `"gpu: <adapter name>"`.
     pub fn backend(&self) -> String {
         match &self.gpu {
             Some(g) => format!(
