@@ -204,3 +204,65 @@ fn the_whole_pipeline_matches_the_independent_python_implementation() {
         );
     }
 }
+
+/// A second, separately written Python implementation of METHOD.md (scripts/e2e_reference_second.py,
+/// with its own cloud built so that f32 and f64 put every point in the same cell) agrees too.
+#[test]
+fn the_whole_pipeline_matches_a_second_independent_implementation() {
+    let e: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("e2e_second/expected.json")).unwrap())
+            .unwrap();
+    let cloud = calip3d::load::load(
+        &data("e2e_second/cloud.ply"),
+        &calip3d::load::LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(cloud.len(), 972);
+    for (name, case) in e["cases"].as_object().unwrap() {
+        let projection: Projection = case["projection"].as_str().unwrap().parse().unwrap();
+        let params = CalipParams {
+            beta2: case["params"]["beta2"].as_f64().unwrap() as f32,
+            beta3: case["params"]["beta3"].as_f64().unwrap() as f32,
+            ..CalipParams::default()
+        };
+        let classifier = Classifier::builder()
+            .model(common::tiny_model().display().to_string())
+            .projection(projection)
+            .device(DeviceChoice::Cpu)
+            .params(params)
+            .build()
+            .unwrap();
+        let specs: Vec<ClassSpec> = case["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ClassSpec {
+                name: format!("class{i}"),
+                prompts: p
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+            })
+            .collect();
+        let got = classifier
+            .classify(&cloud, &classifier.class_set(specs).unwrap())
+            .unwrap()
+            .logits;
+        let want: Vec<f64> = case["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (*a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        eprintln!("{name}: worst logit difference {worst:.2e}");
+        assert!(worst < 1e-3, "{name}: {got:?} vs {want:?}");
+    }
+}
