@@ -17,6 +17,57 @@ struct RawHeader {
     point_format: u8,
     compressed: bool,
     points: u64,
+    /// The number of VLRs that really fit before the points, when the header claims more.
+    vlr_count_fix: Option<u32>,
+}
+
+/// Walks the VLR headers between the public header and the point data: how many of the claimed
+/// `n_vlrs` records fit there.
+fn vlrs_that_fit(path: &Path, header_size: u64, offset: u64, n_vlrs: u64) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let (mut pos, mut count) = (header_size, 0);
+    while count < n_vlrs && pos + 54 <= offset {
+        let mut vlr = [0u8; 54];
+        f.seek(SeekFrom::Start(pos))?;
+        f.read_exact(&mut vlr)?;
+        let body = u16::from_le_bytes([vlr[20], vlr[21]]) as u64;
+        if pos + 54 + body > offset {
+            break;
+        }
+        pos += 54 + body;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A reader that shows a corrected VLR count (bytes 100–103 of the header) and the file as it is
+/// otherwise, so the `las` crate reads the VLRs that exist instead of trusting a wrong count.
+struct PatchedVlrCount<R> {
+    inner: R,
+    pos: u64,
+    count: [u8; 4],
+}
+
+impl<R: Read> Read for PatchedVlrCount<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            let at = self.pos + i as u64;
+            if (100..104).contains(&at) {
+                *b = self.count[(at - 100) as usize];
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for PatchedVlrCount<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
 }
 
 fn check_header(path: &Path) -> Result<RawHeader, LoadErrorKind> {
@@ -58,13 +109,16 @@ fn check_header(path: &Path) -> Result<RawHeader, LoadErrorKind> {
             "header size {header_size} and point data offset {offset} do not fit a {file_len}-byte file"
         )));
     }
-    let room = offset - header_size;
-    if n_vlrs * 54 > room {
-        return Err(LoadErrorKind::BadHeader(format!(
-            "header says {n_vlrs} VLRs, but only {room} bytes lie before the points (at least {} needed)",
-            n_vlrs * 54
-        )));
-    }
+    // Some writers put a wrong VLR count in the header (and readers that trust it allocate for
+    // billions of records): count the records that really lie before the points instead.
+    let fit = vlrs_that_fit(path, header_size, offset, n_vlrs).map_err(io)?;
+    let vlr_count_fix = (fit < n_vlrs).then(|| {
+        log::warn!(
+            "{}: header says {n_vlrs} VLRs, {fit} lie before the points; reading {fit}",
+            path.display()
+        );
+        fit as u32
+    });
     if !compressed && record_len > 0 {
         let found = (file_len - offset) / record_len;
         if found < points {
@@ -79,13 +133,25 @@ fn check_header(path: &Path) -> Result<RawHeader, LoadErrorKind> {
         point_format,
         compressed,
         points,
+        vlr_count_fix,
     })
 }
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
     let raw = check_header(path)?;
     let las_err = |e: las::Error| LoadErrorKind::BadData(e.to_string());
-    let mut reader = las::Reader::from_path(path)
+    let file = std::io::BufReader::new(
+        std::fs::File::open(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?,
+    );
+    let opened = match raw.vlr_count_fix {
+        Some(n) => las::Reader::new(PatchedVlrCount {
+            inner: file,
+            pos: 0,
+            count: n.to_le_bytes(),
+        }),
+        None => las::Reader::new(file),
+    };
+    let mut reader = opened
         .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header and VLRs: {e}")))?;
     let header = reader.header().clone();
     let format = header.point_format();
