@@ -6,10 +6,10 @@ use calip3d::batch::{run_batch, BatchOptions};
 use calip3d::classify::eval::{class_folders, labelled_files, EvalReport};
 use calip3d::classify::plot::write_confusion_png;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args)]
 pub struct Args {
     /// Folder with one sub-folder per class (ModelNet's layout).
     pub dir: PathBuf,
@@ -33,20 +33,20 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let mut args_pipeline = args.pipeline.clone();
-    if args_pipeline.classes == "folders" {
-        // The folder names are the classes.
-        args_pipeline.classes = class_folders(&args.dir)?.join(",");
-    }
-    let args = &Args {
-        pipeline: args_pipeline,
-        ..args.clone()
+    // `--classes folders`: the class folders' names are the classes.
+    let class_arg = match args.pipeline.classes.as_str() {
+        "folders" => class_folders(&args.dir)?.join(","),
+        other => other.to_string(),
     };
     let classifier = args.pipeline.classifier(false)?;
-    let classes = args.pipeline.class_set(&classifier)?;
+    let classes = args.pipeline.class_set_of(&class_arg, &classifier)?;
     let names = classes.names().to_vec();
     let samples = labelled_files(&args.dir, &names)?;
     let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
+    let label_of: std::collections::HashMap<&Path, usize> = samples
+        .iter()
+        .map(|s| (s.path.as_path(), s.label))
+        .collect();
     let bar = files_bar(files.len(), args.quiet);
     let mut scored: Vec<(usize, Vec<f32>, Vec<f32>)> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
@@ -56,11 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     run_batch(&classifier, &classes, &files, &options, |file, outcome| {
         bar.inc(1);
-        let label = samples
-            .iter()
-            .find(|s| s.path == file)
-            .map(|s| s.label)
-            .unwrap_or(0);
+        let label = label_of[file];
         match outcome {
             Ok(p) => scored.push((label, p.logits, p.baseline_logits)),
             Err(e) => failures.push((file.display().to_string(), e.to_string())),

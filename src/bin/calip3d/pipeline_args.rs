@@ -149,12 +149,17 @@ impl PipelineArgs {
 
     /// Parses the classes and encodes their prompts.
     pub fn class_set(&self, classifier: &Classifier) -> anyhow::Result<ClassSet> {
+        self.class_set_of(&self.classes, classifier)
+    }
+
+    /// Like [`Self::class_set`], with `classes` in place of `--classes`.
+    pub fn class_set_of(&self, classes: &str, classifier: &Classifier) -> anyhow::Result<ClassSet> {
         let templates = if self.template.is_empty() {
             classes::default_templates(self.projection.projection)
         } else {
             self.template.clone()
         };
-        let specs = classes::resolve(&self.classes, &templates)?;
+        let specs = classes::resolve(classes, &templates)?;
         Ok(classifier.class_set(specs)?)
     }
 }
