@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// Any error of the calip3d pipeline. Each stage has its own exhaustive error type; this wraps
 /// them so that library callers match on one type.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error(transparent)]
     /// Reading a file failed.
@@ -22,8 +23,8 @@ pub enum Error {
     /// An evaluation folder could not be listed.
     Dataset(#[from] crate::classify::eval::DatasetError),
     #[error(transparent)]
-    /// Batch inputs could not be expanded.
-    Inputs(#[from] crate::batch::InputError),
+    /// Inputs (files, folders, patterns) could not be expanded.
+    Inputs(#[from] crate::load::InputError),
     #[error(transparent)]
     /// The results file could not be written.
     Results(#[from] crate::batch::ResultsError),

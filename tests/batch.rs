@@ -205,23 +205,30 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Records go to the journal as they finish; the results file is replaced at the end.
+    let journal = calip3d::batch::journal_path(&out);
+    let records_in = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|t| t.lines().filter(|l| l.contains("\"ok\":")).count())
+            .unwrap_or(0)
+    };
     let start = std::time::Instant::now();
     loop {
-        let lines = std::fs::read_to_string(&out)
-            .map(|t| t.lines().count())
-            .unwrap_or(0);
-        if lines >= 3 || start.elapsed().as_secs() > 120 || child.try_wait().unwrap().is_some() {
+        if records_in(&journal) >= 3
+            || start.elapsed().as_secs() > 120
+            || child.try_wait().unwrap().is_some()
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().ok();
     child.wait().unwrap();
-    // Simulate the worst case too: a record cut in half by the kill.
-    let mut text = std::fs::read_to_string(&out).unwrap();
-    let before = json_lines(&text).len();
+    // Simulate the worst case too: a journal line cut in half by the kill.
+    let before = records_in(&journal);
+    let mut text = std::fs::read_to_string(&journal).unwrap();
     text.push_str("{\"file\":\"half");
-    std::fs::write(&out, text).unwrap();
+    std::fs::write(&journal, text).unwrap();
 
     let run = batch(&[&data], &out, &["--resume"]);
     assert_eq!(
@@ -247,6 +254,83 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
         records.iter().filter(|r| r["ok"] == true).count(),
         n as usize
     );
+    assert!(!journal.exists(), "a finished run leaves no journal");
+}
+
+/// A run killed while a reader is inside a file (a FIFO nobody writes to: the reader blocks in
+/// it for ever) is resumed: that file gets a "reader crashed" record instead of blocking the
+/// resume, and every file is recorded exactly once.
+#[test]
+fn a_run_killed_inside_a_reader_resumes_without_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scans");
+    std::fs::create_dir(&data).unwrap();
+    for k in 0..4 {
+        write_ply(&data.join(format!("s{k}.ply")), &box_cloud(k % 3, 200));
+    }
+    let fifo = dir.path().join("a_stuck.ply"); // sorted before scans/
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let out = dir.path().join("results.csv");
+    let journal = calip3d::batch::journal_path(&out);
+    let model = tiny_model();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+        .args(["batch", fifo.to_str().unwrap(), data.to_str().unwrap()])
+        .args(["--classes", CLASSES, "--device", "cpu", "--quiet"])
+        .args(["--jobs", "1", "--model", model.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // With one job the FIFO (sorted first) is read first, and blocks.
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("\"event\":\"reading\"")
+    {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the run never started reading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "the reader is blocked");
+    // SIGKILL: no destructor, no flush, as a crash.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let run = batch(&[&fifo, &data], &out, &["--resume"]);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "file,ok,top_class,probability,top_k,error");
+    assert_eq!(rows.len(), 1 + 5, "{text}");
+    let stuck: Vec<&&str> = rows.iter().filter(|r| r.contains("a_stuck.ply")).collect();
+    assert_eq!(stuck.len(), 1, "{text}");
+    assert!(
+        stuck[0].contains(",false,") && stuck[0].contains("the reader crashed"),
+        "{text}"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.contains(",true,")).count(),
+        4,
+        "{text}"
+    );
+    // A second resume keeps it final and does not block in the FIFO again.
+    let again = batch(&[&fifo, &data], &out, &["--resume"]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
 }
 
 /// Peak resident memory of a child process, sampled from /proc until it exits.

@@ -1,9 +1,11 @@
-//! Batch processing: expanding inputs, the results file with resume, and the pipelined runner.
+//! Batch processing: the pipelined runner, and the results file with its crash journal and
+//! resume.
 
-mod inputs;
 mod results;
 mod runner;
 
-pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
-pub use results::{Record, ResultsError, ResultsFile, ResultsFormat};
-pub use runner::{record, run_batch, BatchOptions, BatchSummary};
+pub use results::{
+    journal_path, FailedRecord, Record, ResultsError, ResultsFile, ResultsFormat, ResultsSummary,
+    Resume, READER_CRASHED,
+};
+pub use runner::{record, run_batch, run_batch_observed, BatchOptions, BatchSummary, ReadObserver};

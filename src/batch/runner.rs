@@ -44,6 +44,25 @@ struct Projected {
     outcome: Result<(ClipBatch, f64, f64)>,
 }
 
+/// Told by the workers of [`run_batch_observed`] when a file's reading starts and ends, from
+/// any thread: a journal of these events lets a resumed run know which file a crash happened in.
+pub trait ReadObserver: Sync {
+    /// `file` is about to be read. An error stops the run.
+    fn reading(&self, file: &Path) -> Result<()>;
+    /// `file` was read (successfully or not). An error stops the run.
+    fn read(&self, file: &Path) -> Result<()>;
+}
+
+/// Observes nothing.
+impl ReadObserver for () {
+    fn reading(&self, _: &Path) -> Result<()> {
+        Ok(())
+    }
+    fn read(&self, _: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Classifies `files`, handing each file's outcome to `sink` as soon as it is known (in
 /// completion order, not input order). A bad file is an `Err` outcome; it never stops the run.
 /// The run stops early only when `sink` itself fails (e.g. the results file cannot be written).
@@ -52,7 +71,7 @@ struct Projected {
 /// # use calip3d::{batch::{run_batch, BatchOptions}, classify::{Classifier, classes}};
 /// # let classifier = Classifier::builder().build()?;
 /// # let classes = classifier.class_set(classes::resolve("chair,table", &["a {}.".to_string()])?)?;
-/// let files = calip3d::batch::expand_inputs(&["scans/".to_string()])?;
+/// let files = calip3d::load::expand_inputs(&["scans/".to_string()])?;
 /// run_batch(&classifier, &classes, &files, &BatchOptions::default(), |file, outcome| {
 ///     match outcome {
 ///         Ok(p) => println!("{}: {}", file.display(), p.best().0),
@@ -67,6 +86,19 @@ pub fn run_batch(
     classes: &ClassSet,
     files: &[PathBuf],
     options: &BatchOptions,
+    sink: impl FnMut(&Path, Result<Prediction>) -> Result<()>,
+) -> Result<BatchSummary> {
+    run_batch_observed(classifier, classes, files, options, &(), sink)
+}
+
+/// [`run_batch`], telling `observer` when each file's reading starts and ends (a
+/// [`ResultsFile`](super::ResultsFile) journals it). An observer error stops the run.
+pub fn run_batch_observed(
+    classifier: &Classifier,
+    classes: &ClassSet,
+    files: &[PathBuf],
+    options: &BatchOptions,
+    observer: &dyn ReadObserver,
     mut sink: impl FnMut(&Path, Result<Prediction>) -> Result<()>,
 ) -> Result<BatchSummary> {
     let next = AtomicUsize::new(0);
@@ -84,13 +116,15 @@ pub fn run_batch(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                let outcome = catch_unwind(AssertUnwindSafe(|| read_and_project(classifier, path)))
-                    .unwrap_or_else(|_| {
-                        Err(Error::Internal(format!(
-                            "{}: internal error while reading or projecting",
-                            path.display()
-                        )))
-                    });
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    read_and_project(classifier, path, observer)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(Error::Internal(format!(
+                        "{}: internal error while reading or projecting",
+                        path.display()
+                    )))
+                });
                 if tx.send(Projected { file: i, outcome }).is_err() {
                     break;
                 }
@@ -146,11 +180,14 @@ pub fn run_batch(
 
 fn read_and_project(
     classifier: &Classifier,
-    path: &std::path::Path,
+    path: &Path,
+    observer: &dyn ReadObserver,
 ) -> Result<(ClipBatch, f64, f64)> {
     let t = Instant::now();
-    let cloud = classifier.load(path)?;
-    let points = classifier.prepare(&cloud)?;
+    observer.reading(path)?;
+    let cloud = classifier.load(path);
+    observer.read(path)?;
+    let points = classifier.prepare(&cloud?)?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let projected = classifier.project(&[&points])?;
     Ok((projected.batch, load_ms, projected.project_ms))
@@ -191,24 +228,11 @@ fn score_pending(
     }
 }
 
-/// The results-file record of one file's outcome.
-pub fn record(
-    file: &Path,
-    outcome: &Result<Prediction>,
-    classifier: &Classifier,
-    top_k: usize,
-) -> Record {
+/// The results-file record of one file's outcome, with the `top_k` most probable classes.
+pub fn record(file: &Path, outcome: &Result<Prediction>, top_k: usize) -> Record {
     let file = file.display().to_string();
     match outcome {
-        Ok(p) => Record::Ok(p.to_json(
-            &file,
-            &classifier.projection().to_string(),
-            classifier.model_id(),
-            top_k,
-        )),
-        Err(e) => Record::Failed {
-            file,
-            error: e.to_string(),
-        },
+        Ok(p) => Record::Ok(p.record(&file, top_k)),
+        Err(e) => Record::failed(file, e.to_string()),
     }
 }

@@ -318,12 +318,8 @@ impl Classifier {
         // One attention pass serves both CALIP and the plain-CLIP baseline.
         let terms = self.attention.terms(&global, &spatial, text)?;
         let view_logits = self.attention.combine(&terms)?;
-        let baseline_view_logits = CalipAttention::new(CalipParams {
-            beta2: 0.0,
-            beta3: 0.0,
-            ..*self.attention.params()
-        })
-        .combine(&terms)?;
+        // α only enters the β2 and β3 terms, so the default baseline fits any α.
+        let baseline_view_logits = CalipAttention::new(CalipParams::baseline()).combine(&terms)?;
         let logits = aggregate_views(&view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
         let baseline =
             aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
@@ -334,6 +330,7 @@ impl Classifier {
         let attend_ms = ms_since(t);
 
         let share = 1.0 / n_clouds.max(1) as f64;
+        let model: Arc<str> = self.encoder.model_id().into();
         Ok((0..n_clouds)
             .map(|i| Prediction {
                 classes: classes.names.clone(),
@@ -341,6 +338,8 @@ impl Classifier {
                 logits: logits[i].clone(),
                 baseline_logits: baseline[i].clone(),
                 view_logits: per_view.as_ref().map(|pv| pv[i * v..(i + 1) * v].to_vec()),
+                model: model.clone(),
+                projection: self.projection,
                 timings: Timings {
                     load: 0.0,
                     project: 0.0,

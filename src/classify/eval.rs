@@ -33,6 +33,9 @@ pub enum DatasetError {
         /// The classes, comma separated.
         known: String,
     },
+    #[error(transparent)]
+    /// A class folder could not be listed.
+    Inputs(#[from] crate::load::InputError),
     #[error("{0}: no point-cloud files in any class folder")]
     /// No point-cloud file in any class folder.
     Empty(PathBuf),
@@ -85,7 +88,7 @@ pub fn labelled_files(dir: &Path, classes: &[String]) -> Result<Vec<LabelledFile
                 known: classes.join(", "),
             })?;
         let pattern = folder.display().to_string();
-        let found = crate::batch::expand_inputs(&[pattern]).unwrap_or_default();
+        let found = crate::load::expand_inputs(&[pattern])?;
         files.extend(found.into_iter().map(|path| LabelledFile { path, label }));
     }
     if files.is_empty() {

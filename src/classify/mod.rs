@@ -7,4 +7,6 @@ pub mod plot;
 mod prediction;
 
 pub use classifier::{ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, DEFAULT_MODEL};
-pub use prediction::{softmax, Prediction, Timings};
+pub use prediction::{
+    argmax, softmax, Prediction, PredictionRecord, RankedClass, Timings, DEFAULT_TOP_K,
+};

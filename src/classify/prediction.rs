@@ -1,12 +1,13 @@
-//! [`Prediction`]: what the classifier says about one cloud, and its JSON form.
+//! [`Prediction`]: what the classifier says about one cloud, and [`PredictionRecord`], its
+//! JSON/CSV form.
 
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use crate::project::Projection;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Wall-clock milliseconds spent in each stage for one cloud. Stages batched over many clouds
 /// (encoding, attention) are shared out by the cloud's number of views.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// Reading the file.
     pub load: f64,
@@ -31,14 +32,53 @@ pub struct Prediction {
     pub baseline_logits: Vec<f32>,
     /// Per-view logits `[view][class]`, when asked for.
     pub view_logits: Option<Vec<Vec<f32>>>,
+    /// The model that made it (repo id or folder).
+    pub model: Arc<str>,
+    /// The projection its views were rendered with.
+    pub projection: Projection,
     /// Where the time went.
     pub timings: Timings,
+}
+
+/// One entry of a ranking: a class and its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankedClass {
+    /// Class name.
+    pub class: String,
+    /// Its probability.
+    pub probability: f32,
+}
+
+/// A [`Prediction`] as `classify --json` and batch results files write it: one JSON object with
+/// `file`, `classes`, `logits`, `probabilities`, `top`, `projection`, `model`, `timings_ms`
+/// (and `view_logits` when kept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRecord {
+    /// The input file (or any name the caller gives an in-memory cloud).
+    pub file: String,
+    /// Class names, in the order of `logits` and `probabilities`.
+    pub classes: Vec<String>,
+    /// Aggregated logits.
+    pub logits: Vec<f32>,
+    /// `softmax(logits)`.
+    pub probabilities: Vec<f32>,
+    /// The most probable classes, most probable first.
+    pub top: Vec<RankedClass>,
+    /// `pointclip` or `realistic`.
+    pub projection: Projection,
+    /// The model (repo id or folder).
+    pub model: String,
+    /// Milliseconds per stage.
+    pub timings_ms: Timings,
+    /// Per-view logits `[view][class]`, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_logits: Option<Vec<Vec<f32>>>,
 }
 
 impl Prediction {
     /// The most probable class and its probability.
     pub fn best(&self) -> (&str, f32) {
-        let i = super::eval::argmax(&self.probabilities);
+        let i = argmax(&self.probabilities);
         (&self.classes[i], self.probabilities[i])
     }
 
@@ -57,35 +97,42 @@ impl Prediction {
             .collect()
     }
 
-    /// The `classify --json` object: `file`, `classes`, `logits`, `probabilities`, `top`,
-    /// `projection`, `model`, `timings_ms` (and `view_logits` when present).
-    pub fn to_json(
-        &self,
-        file: &str,
-        projection: &str,
-        model: &str,
-        top_k: usize,
-    ) -> Map<String, Value> {
-        let top: Vec<Value> = self
-            .top(top_k)
-            .into_iter()
-            .map(|(class, probability)| json!({"class": class, "probability": probability}))
-            .collect();
-        let mut m = Map::new();
-        m.insert("file".into(), json!(file));
-        m.insert("classes".into(), json!(&*self.classes));
-        m.insert("logits".into(), json!(self.logits));
-        m.insert("probabilities".into(), json!(self.probabilities));
-        m.insert("top".into(), Value::Array(top));
-        m.insert("projection".into(), json!(projection));
-        m.insert("model".into(), json!(model));
-        m.insert("timings_ms".into(), json!(self.timings));
-        if let Some(v) = &self.view_logits {
-            m.insert("view_logits".into(), json!(v));
+    /// The record of this prediction for `file`, with the `top_k` most probable classes.
+    ///
+    /// ```
+    /// # use calip3d::classify::{Prediction, Timings, softmax};
+    /// # let p = Prediction { classes: vec!["a".to_string(), "b".into()].into(), logits: vec![1.0, 2.0],
+    /// #   probabilities: softmax(&[1.0, 2.0]), baseline_logits: vec![0.0; 2], view_logits: None,
+    /// #   model: "m".into(), projection: Default::default(), timings: Timings::default() };
+    /// let record = p.record("scan.ply", 1);
+    /// assert_eq!(record.top[0].class, "b");
+    /// let json = serde_json::to_string(&record).unwrap();
+    /// assert!(json.starts_with(r#"{"file":"scan.ply","classes":["a","b"]"#));
+    /// ```
+    pub fn record(&self, file: &str, top_k: usize) -> PredictionRecord {
+        PredictionRecord {
+            file: file.to_string(),
+            classes: self.classes.to_vec(),
+            logits: self.logits.clone(),
+            probabilities: self.probabilities.clone(),
+            top: self
+                .top(top_k)
+                .into_iter()
+                .map(|(class, probability)| RankedClass {
+                    class: class.to_string(),
+                    probability,
+                })
+                .collect(),
+            projection: self.projection,
+            model: self.model.to_string(),
+            timings_ms: self.timings,
+            view_logits: self.view_logits.clone(),
         }
-        m
     }
 }
+
+/// Classes listed per record unless asked otherwise (`-k`).
+pub const DEFAULT_TOP_K: usize = 5;
 
 /// `softmax` of a row of logits, computed stably in f64.
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
@@ -95,18 +142,35 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.iter().map(|e| (e / sum) as f32).collect()
 }
 
+/// Index of the largest value (the first one on ties; 0 for an empty slice).
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn top_k_orders_by_probability_and_json_has_the_keys() {
+    fn top_k_orders_by_probability_and_the_record_has_the_keys() {
         let p = Prediction {
             classes: vec!["a".to_string(), "b".into(), "c".into()].into(),
             logits: vec![1.0, 3.0, 2.0],
             probabilities: softmax(&[1.0, 3.0, 2.0]),
             baseline_logits: vec![0.0; 3],
             view_logits: None,
+            model: "m".into(),
+            projection: Projection::Realistic,
             timings: Timings::default(),
         };
         assert_eq!(p.best().0, "b");
@@ -114,8 +178,8 @@ mod tests {
         assert_eq!(top, ["b", "c"]);
         let sum: f32 = p.probabilities.iter().sum();
         assert!((sum - 1.0).abs() < 1e-6);
-        let j = p.to_json("x.ply", "realistic", "m", 2);
-        for key in [
+        let text = serde_json::to_string(&p.record("x.ply", 2)).unwrap();
+        let keys = [
             "file",
             "classes",
             "logits",
@@ -124,9 +188,23 @@ mod tests {
             "projection",
             "model",
             "timings_ms",
-        ] {
-            assert!(j.contains_key(key), "{key}");
-        }
+        ];
+        let at: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).expect(k))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "field order: {text}");
+        assert!(!text.contains("view_logits"));
+        let j: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(j["top"][0]["class"], "b");
+        assert_eq!(j["projection"], "realistic");
+        let back: PredictionRecord = serde_json::from_value(j).unwrap();
+        assert_eq!(back, p.record("x.ply", 2));
+    }
+
+    #[test]
+    fn argmax_takes_the_first_of_ties() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+        assert_eq!(argmax(&[]), 0);
     }
 }

@@ -9,12 +9,14 @@
 //! ```
 
 mod error;
+mod inputs;
 mod las;
 mod mesh;
 mod ply;
 mod sample;
 
 pub use error::{LoadError, LoadErrorKind};
+pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
 pub use sample::{subsample_indices, Reservoir};
 
 use crate::cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};

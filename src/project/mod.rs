@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use std::sync::Mutex;
 
 /// Which projection to render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Projection {
     /// PointCLIP: 6 perspective views, 128×128, harmonic-mean depth.

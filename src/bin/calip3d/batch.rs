@@ -2,8 +2,11 @@
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::batch::{expand_inputs, record, run_batch, BatchOptions, ResultsFile};
-use std::path::PathBuf;
+use calip3d::batch::{
+    record, run_batch_observed, BatchOptions, BatchSummary, ResultsFile, READER_CRASHED,
+};
+use calip3d::load::expand_inputs;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -17,16 +20,17 @@ pub struct Args {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     /// Worker threads reading and projecting files.
-    #[arg(short, long, default_value_t = 2)]
+    #[arg(short, long, default_value_t = BatchOptions::default().jobs)]
     pub jobs: usize,
     /// Views encoded together (of several files); bounds memory with the queue.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = BatchOptions::default().views_per_encode)]
     pub views_per_encode: usize,
-    /// Skip files already classified in the results file (failed ones are retried).
+    /// Skip files already classified in the results file or its journal (failed ones are
+    /// retried; a file a previous run crashed in gets a failed record and is not).
     #[arg(long)]
     pub resume: bool,
     /// Classes listed per record.
-    #[arg(short = 'k', long, default_value_t = 5)]
+    #[arg(short = 'k', long, default_value_t = calip3d::classify::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// No progress bar.
     #[arg(short, long)]
@@ -37,47 +41,81 @@ pub struct Args {
 /// not found, no inputs) return Err before any file runs, and main exits 1.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let files = expand_inputs(&args.inputs)?;
-    let (mut results, done) = ResultsFile::open(&args.out, args.resume)?;
+    let (results, plan) = ResultsFile::open(&args.out, args.resume)?;
+    for file in &plan.crashed {
+        log::warn!("{file}: {READER_CRASHED}");
+    }
+    let isolate: Vec<PathBuf> = plan.isolate.iter().map(PathBuf::from).collect();
     let todo: Vec<PathBuf> = files
         .into_iter()
-        .filter(|f| !done.contains(&f.display().to_string()))
+        .filter(|f| {
+            let name = f.display().to_string();
+            !plan.done.contains(&name) && !plan.isolate.contains(&name)
+        })
         .collect();
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
-    if !done.is_empty() && !args.quiet {
+    if args.resume && !args.quiet {
         eprintln!(
             "resuming: {} files already done, {} to go",
-            done.len(),
-            todo.len()
+            plan.done.len(),
+            todo.len() + isolate.len()
         );
     }
-    let bar = files_bar(todo.len(), args.quiet);
-    let options = BatchOptions {
-        jobs: args.jobs,
-        views_per_encode: args.views_per_encode,
-    };
+    let bar = files_bar(todo.len() + isolate.len(), args.quiet);
     let mut failures = 0usize;
-    let summary = run_batch(&classifier, &classes, &todo, &options, |file, outcome| {
+    let mut summary = BatchSummary::default();
+    let mut sink = |file: &Path, outcome: calip3d::Result<_>| {
         bar.inc(1);
         if let Err(e) = &outcome {
             failures += 1;
             bar.set_message(format!("{failures} failed"));
             bar.suspend(|| log::warn!("{e}"));
         }
-        results.write(&record(file, &outcome, &classifier, args.top_k))?;
+        results.write(&record(file, &outcome, args.top_k))?;
         Ok(())
-    })?;
+    };
+    // Files that were being read together when a run died go first, one at a time, so that a
+    // crash among them names its file.
+    for file in &isolate {
+        results.isolated(file)?;
+        let alone = BatchOptions {
+            jobs: 1,
+            views_per_encode: args.views_per_encode,
+        };
+        let s = run_batch_observed(
+            &classifier,
+            &classes,
+            std::slice::from_ref(file),
+            &alone,
+            &results,
+            &mut sink,
+        )?;
+        summary.succeeded += s.succeeded;
+        summary.failed += s.failed;
+    }
+    let options = BatchOptions {
+        jobs: args.jobs,
+        views_per_encode: args.views_per_encode,
+    };
+    let s = run_batch_observed(&classifier, &classes, &todo, &options, &results, &mut sink)?;
+    summary.succeeded += s.succeeded;
+    summary.failed += s.failed;
     bar.finish_and_clear();
+    let written = results.finish()?;
     if !args.quiet {
         eprintln!(
-            "{} files: {} classified, {} failed; results in {}",
-            todo.len(),
+            "{} files: {} classified, {} failed; results in {} ({} records, {} failed)",
+            todo.len() + isolate.len(),
             summary.succeeded,
             summary.failed,
-            args.out.display()
+            args.out.display(),
+            written.records,
+            written.failed,
         );
     }
-    Ok(if summary.failed == 0 {
+    // The exit status speaks for the whole results file, records kept by a resume included.
+    Ok(if written.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -16,7 +16,7 @@ pub struct Args {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     /// Number of classes to show.
-    #[arg(short = 'k', long, default_value_t = 5)]
+    #[arg(short = 'k', long, default_value_t = calip3d::classify::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// One JSON object per file per line on stdout.
     #[arg(long)]
@@ -35,7 +35,6 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let classifier = args.pipeline.classifier(args.view_logits)?;
     let classes = args.pipeline.class_set(&classifier)?;
-    let projection = classifier.projection().to_string();
     let bar = files_bar(args.files.len(), args.quiet);
     let mut failed = 0usize;
     let mut stdout = std::io::stdout().lock();
@@ -45,8 +44,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         bar.inc(1);
         match result {
             Ok(p) if args.json => {
-                let j = p.to_json(&file, &projection, classifier.model_id(), args.top_k);
-                writeln!(stdout, "{}", serde_json::Value::Object(j))?;
+                let record = p.record(&file, args.top_k);
+                writeln!(stdout, "{}", serde_json::to_string(&record)?)?;
             }
             Ok(p) => bar.suspend(|| print_table(&mut stdout, &file, &p, args.top_k))?,
             Err(e) => {

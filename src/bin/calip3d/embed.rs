@@ -12,7 +12,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// CLIP model: a local folder (config.json, model.safetensors, tokenizer.json) or a Hugging Face
     /// repo id.
-    #[arg(long, default_value = "openai/clip-vit-base-patch32")]
+    #[arg(long, default_value = calip3d::classify::DEFAULT_MODEL)]
     pub model: String,
     /// A text to encode (repeatable).
     #[arg(long = "text")]

@@ -25,10 +25,10 @@ impl From<UpAxisArg> for UpAxis {
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProjectionArgs {
     /// Depth-map projection.
-    #[arg(long, default_value = "realistic")]
+    #[arg(long, default_value_t = Projection::default())]
     pub projection: Projection,
     /// Points kept per cloud (deterministic subsample; 0 = all).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = calip3d::load::LoadOptions::default().max_points)]
     pub max_points: usize,
     /// Up axis of the input (default: z for LAS/LAZ, y otherwise).
     #[arg(long, value_enum)]
@@ -50,7 +50,10 @@ impl ProjectionArgs {
         let preset = self.projection.views();
         Ok(match (&self.view_indices, &self.custom_views) {
             (Some(idx), _) => {
-                let zero_based: Vec<usize> = idx.iter().map(|i| i.wrapping_sub(1)).collect();
+                if idx.contains(&0) {
+                    anyhow::bail!("--view-indices: views count from 1, there is no view 0");
+                }
+                let zero_based: Vec<usize> = idx.iter().map(|i| i - 1).collect();
                 preset
                     .select(&zero_based)
                     .map_err(|e| anyhow::anyhow!("--view-indices: {e} (views count from 1)"))?

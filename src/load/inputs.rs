@@ -1,4 +1,4 @@
-//! Expanding batch inputs (files, folders, glob patterns) into the list of point-cloud files to read.
+//! Expanding inputs (files, folders, glob patterns) into the list of point-cloud files to read.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ pub const CLOUD_EXTENSIONS: &[&str] = &["ply", "las", "laz", "off", "obj", "stl"
 
 /// Why an input could not be expanded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     #[error("{0}: no such file or folder")]
     /// An input that is neither a file, a folder nor a pattern.
@@ -48,7 +49,7 @@ pub fn is_cloud_file(path: &Path) -> bool {
 /// mistyped file gives a per-file error later rather than vanishing from the run.
 ///
 /// ```no_run
-/// let files = calip3d::batch::expand_inputs(&["scans/".into(), "extra/*.laz".into()]).unwrap();
+/// let files = calip3d::load::expand_inputs(&["scans/".into(), "extra/*.laz".into()]).unwrap();
 /// ```
 pub fn expand_inputs(inputs: &[String]) -> Result<Vec<PathBuf>, InputError> {
     let mut files = BTreeSet::new();
