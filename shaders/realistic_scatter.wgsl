@@ -28,9 +28,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let x = n.x * XY_SCALE;
     let y = n.y * XY_SCALE;
     let g = f32(GRID);
-    let hi = f32(CELL_MAX);
-    let gx = u32(clamp(ceil((x + 1.0) / 2.0 * g), 1.0, hi));
-    let gy = u32(clamp(ceil((y + 1.0) / 2.0 * g), 1.0, hi));
+    let cell_max = f32(CELL_MAX);
+    let gx = u32(clamp(ceil((x + 1.0) / 2.0 * g), 1.0, cell_max));
+    let gy = u32(clamp(ceil((y + 1.0) / 2.0 * g), 1.0, cell_max));
     let d = ((n.z + 1.0) / 2.0 + DEPTH_NEAR) / DEPTH_SPAN * DEPTH_LEVELS;
     let bin = min(u32(ceil(d)), BINS - 1u);
     atomicMax(&grid[((image * BINS + bin) * GRID + gx) * GRID + gy], bitcast<u32>(d));
