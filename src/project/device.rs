@@ -53,7 +53,7 @@ impl Backend {
 }
 
 impl std::fmt::Display for Backend {
-    /// `cpu`, or `GPU <adapter> (<api>, <driver>[, software])`.
+    /// `cpu`, or `GPU <adapter> [<api>, <driver>[, software]]`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Backend::Cpu => f.write_str("cpu"),
@@ -63,14 +63,14 @@ impl std::fmt::Display for Backend {
                 driver,
                 software,
             } => {
-                write!(f, "GPU {adapter} ({api}")?;
+                write!(f, "GPU {adapter} [{api}")?;
                 if !driver.is_empty() {
                     write!(f, ", {driver}")?;
                 }
                 if *software {
                     f.write_str(", software")?;
                 }
-                f.write_str(")")
+                f.write_str("]")
             }
         }
     }

@@ -86,10 +86,7 @@ pub enum ProjectError {
         /// Its position in the batch.
         index: usize,
     },
-    #[error(
-        "no GPU adapter found{} (install a Vulkan driver, or use --device cpu)",
-        skipped_note(skipped_software)
-    )]
+    #[error("{}", no_gpu(skipped_software))]
     /// No usable GPU adapter.
     NoGpu {
         /// Software rasterisers that were found but not used (`auto` does not use them).
@@ -149,13 +146,13 @@ pub enum ProjectError {
     },
 }
 
-fn skipped_note(skipped: &[String]) -> String {
-    if skipped.is_empty() {
-        String::new()
+fn no_gpu(skipped_software: &[String]) -> String {
+    if skipped_software.is_empty() {
+        "no GPU adapter found (install a Vulkan driver, or use --device cpu)".into()
     } else {
         format!(
-            " (only software rasterisers: {}; --device gpu uses them)",
-            skipped.join(", ")
+            "no hardware GPU adapter, only the software rasteriser {} (--device gpu uses it)",
+            skipped_software.join(", ")
         )
     }
 }

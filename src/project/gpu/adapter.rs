@@ -15,12 +15,18 @@ const WINDOW_SYSTEM_EXTENSIONS: [&CStr; 3] = [
     c"VK_KHR_xlib_surface",
 ];
 
+/// No debug or validation layers unless asked for (`WGPU_DEBUG=1`, `WGPU_VALIDATION=1`): in
+/// debug builds wgpu's default turns them on, and their messengers log every failed probe (the
+/// Vulkan loader's "Found no drivers!", EGL's "DRI2: failed to load driver") as errors.
+fn quiet_flags() -> wgpu::InstanceFlags {
+    wgpu::InstanceFlags::empty().with_env()
+}
+
 /// A Vulkan instance without the window-system extensions, or `None` without a Vulkan loader.
 fn vulkan_instance() -> Option<wgpu::Instance> {
-    // The same options as `wgpu::Instance::new` with a default descriptor.
     let desc = wgpu::hal::InstanceDescriptor {
         name: "calip3d",
-        flags: wgpu::InstanceFlags::default(),
+        flags: quiet_flags(),
         memory_budget_thresholds: Default::default(),
         backend_options: Default::default(),
         telemetry: None,
@@ -57,6 +63,7 @@ fn adapters() -> Vec<wgpu::Adapter> {
     // OpenGL (EGL, surfaceless without a display handle) only for machines without Vulkan.
     let gl = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends: wgpu::Backends::GL,
+        flags: quiet_flags(),
         ..wgpu::InstanceDescriptor::new_without_display_handle()
     });
     pollster::block_on(gl.enumerate_adapters(wgpu::Backends::GL))
