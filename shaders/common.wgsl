@@ -1,23 +1,5 @@
-// Shared by every projection stage (prepended to each stage's source).
-
-struct Params {
-    n_points: u32,   // points in this submission (all clouds)
-    n_views: u32,
-    n_images: u32,   // clouds × views
-    in_size: u32,    // depth image side: 128 (pointclip) or 110 (realistic)
-    out_size: u32,   // CLIP input side
-    normalize: u32,  // 1: apply CLIP mean/std
-    _pad0: u32,
-    _pad1: u32,
-    gauss: vec4<f32>, // 3×3 Gaussian weights: corner, edge, centre
-    mean: vec4<f32>,
-    stddev: vec4<f32>,
-}
-
-const WORKGROUP: u32 = 256u;
-const GRID: u32 = 112u;
-const BINS: u32 = 8u;
-const SIDE: u32 = 110u;
+// Shared by every projection stage; follows the generated preamble (constants, `Params`,
+// `WORKGROUP`: src/project/gpu/shader.rs) and precedes each stage's source.
 
 // Dispatches are folded into 2D to pass the 65535-workgroup limit of one dimension.
 fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {

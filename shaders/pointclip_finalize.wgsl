@@ -5,11 +5,11 @@
 @group(0) @binding(2) var<storage, read> inv_depth: array<f32>;
 @group(0) @binding(3) var<storage, read_write> image: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let i = flat_index(wid, nwg, lid);
-    if i >= params.n_images * 16384u {
+    if i >= params.n_images * POINTCLIP_SIZE * POINTCLIP_SIZE {
         return;
     }
     let k = counts[i];

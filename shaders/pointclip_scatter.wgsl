@@ -4,22 +4,24 @@
 @group(0) @binding(3) var<storage, read_write> counts: array<atomic<u32>>;
 @group(0) @binding(4) var<storage, read_write> inv_depth: array<atomic<u32>>; // f32 bits
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     var vp: ViewPoint;
     if !view_point(flat_index(wid, nwg, lid), &vp) {
         return;
     }
-    let z = vp.q.z + 1.6;
+    let half = f32(POINTCLIP_SIZE / 2u);
+    let last = f32(POINTCLIP_SIZE - 1u);
+    let z = vp.q.z + CAMERA_DISTANCE;
     let u = vp.q.x / z;
     let w = vp.q.y / z;
-    let r = ceil((u + 1.0) * 64.0 - 0.5);
-    let c = ceil((w + 1.0) * 64.0 - 0.5);
-    if !(z >= 0.0 && r >= 0.0 && r <= 127.0 && c >= 0.0 && c <= 127.0) {
+    let r = ceil((u + 1.0) * half - 0.5);
+    let c = ceil((w + 1.0) * half - 0.5);
+    if !(z >= 0.0 && r >= 0.0 && r <= last && c >= 0.0 && c <= last) {
         return;
     }
-    let i = vp.image * 16384u + u32(r) * 128u + u32(c);
+    let i = (vp.image * POINTCLIP_SIZE + u32(r)) * POINTCLIP_SIZE + u32(c);
     atomicAdd(&counts[i], 1u);
     let add = 1.0 / z;
     var old = atomicLoad(&inv_depth[i]);

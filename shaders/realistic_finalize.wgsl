@@ -4,7 +4,7 @@
 @group(0) @binding(1) var<storage, read_write> image: array<f32>;
 @group(0) @binding(2) var<storage, read> image_max: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let t = flat_index(wid, nwg, lid);

@@ -4,7 +4,7 @@
 @group(0) @binding(3) var<storage, read> bounds: array<u32>;
 @group(0) @binding(4) var<storage, read_write> grid: array<atomic<u32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     var vp: ViewPoint;
@@ -25,11 +25,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         extent = 1.0;
     }
     let n = (q - centre) / extent * 2.0;
-    let x = n.x * 0.8;
-    let y = n.y * 0.8;
-    let gx = u32(clamp(ceil((x + 1.0) / 2.0 * 112.0), 1.0, 110.0));
-    let gy = u32(clamp(ceil((y + 1.0) / 2.0 * 112.0), 1.0, 110.0));
-    let d = ((n.z + 1.0) / 2.0 + 0.2) / 1.2 * 6.0;
+    let x = n.x * XY_SCALE;
+    let y = n.y * XY_SCALE;
+    let g = f32(GRID);
+    let cell_max = f32(CELL_MAX);
+    let gx = u32(clamp(ceil((x + 1.0) / 2.0 * g), 1.0, cell_max));
+    let gy = u32(clamp(ceil((y + 1.0) / 2.0 * g), 1.0, cell_max));
+    let d = ((n.z + 1.0) / 2.0 + DEPTH_NEAR) / DEPTH_SPAN * DEPTH_LEVELS;
     let bin = min(u32(ceil(d)), BINS - 1u);
     atomicMax(&grid[((image * BINS + bin) * GRID + gx) * GRID + gy], bitcast<u32>(d));
 }

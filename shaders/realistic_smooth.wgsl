@@ -4,7 +4,7 @@
 @group(0) @binding(1) var<storage, read> dense: array<f32>;
 @group(0) @binding(2) var<storage, read_write> smoothed: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let t = flat_index(wid, nwg, lid);
@@ -23,7 +23,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             if y >= 0 && y < s && x >= 0 && x < s {
                 // corner, edge or centre weight by how many offsets are zero
                 let zeros = select(0, 1, di == 0) + select(0, 1, dj == 0);
-                let w = select(select(params.gauss.x, params.gauss.y, zeros == 1), params.gauss.z, zeros == 2);
+                let w = select(select(GAUSS.x, GAUSS.y, zeros == 1), GAUSS.z, zeros == 2);
                 acc += w * dense[base + u32(y * s + x)];
             }
         }

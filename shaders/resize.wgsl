@@ -17,7 +17,7 @@ fn source(i: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
     let t = flat_index(wid, nwg, lid);
@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var ch = 0u; ch < 3u; ch++) {
         var out = v;
         if params.normalize == 1u {
-            out = (v - params.mean[ch]) / params.stddev[ch];
+            out = (v - CLIP_MEAN[ch]) / CLIP_STD[ch];
         }
         clip_input[((n * 3u + ch) * s + y) * s + x] = out;
     }

@@ -2,14 +2,23 @@
 //! and real clouds. Without any adapter these tests fail, unless CALIP3D_NO_GPU_TESTS=1.
 
 use calip3d::load::{load, LoadOptions};
-use calip3d::project::{cpu_clip_input, cpu_depth_views, DeviceChoice, Projection, Projector};
+use calip3d::project::{
+    cpu_clip_input, cpu_depth_views, Backend, DeviceChoice, Projection, Projector,
+};
 use nalgebra::Point3;
 use std::path::Path;
 
 fn gpu(projection: Projection) -> Option<Projector> {
     match Projector::new(projection, projection.views(), DeviceChoice::Gpu) {
         Ok(p) => {
-            eprintln!("GPU: {}", p.backend());
+            // A projector forced to the GPU runs there or fails: it never reports the CPU, so
+            // the comparisons below cannot compare the CPU path with itself.
+            assert!(
+                p.backend().is_gpu(),
+                "DeviceChoice::Gpu gave {}",
+                p.backend()
+            );
+            eprintln!("{}", p.backend());
             Some(p)
         }
         Err(e) if std::env::var("CALIP3D_NO_GPU_TESTS").as_deref() == Ok("1") => {
@@ -180,4 +189,23 @@ fn classification_on_the_gpu_matches_the_cpu() {
             );
         }
     }
+}
+
+#[test]
+fn the_cpu_choice_never_reports_a_gpu_and_gpu_reports_its_adapter() {
+    let cpu = Projector::new(
+        Projection::Realistic,
+        Projection::Realistic.views(),
+        DeviceChoice::Cpu,
+    )
+    .unwrap();
+    assert_eq!(cpu.backend(), &Backend::Cpu);
+    let Some(p) = gpu(Projection::Realistic) else {
+        return;
+    };
+    let Backend::Gpu { adapter, api, .. } = p.backend() else {
+        panic!("not a GPU: {}", p.backend());
+    };
+    assert!(!adapter.is_empty());
+    assert!(api == "Vulkan" || api == "Gl", "{api}");
 }

@@ -4,30 +4,11 @@
 use super::views::View;
 use nalgebra::Point3;
 
-/// pointclip image side.
-pub const POINTCLIP_SIZE: usize = 128;
-/// realistic grid side before densifying, and image side after.
-pub const REALISTIC_GRID: usize = 112;
-/// realistic image side after densifying (112 − 7 + 2·2 + 1).
-pub const REALISTIC_SIZE: usize = 110;
-/// realistic depth bins (bins 1..=6 are used; the grid has 8 slices as the original).
-pub const DEPTH_BINS: usize = 8;
-
-/// 3×3 Gaussian (σ = 3) weights, normalised: [corner, edge, centre].
-pub fn gaussian_3x3() -> [[f32; 3]; 3] {
-    let g: Vec<f64> = [-1.0f64, 0.0, 1.0]
-        .iter()
-        .map(|k| (-(k * k) / 18.0).exp())
-        .collect();
-    let total: f64 = g.iter().sum::<f64>().powi(2);
-    let mut w = [[0f32; 3]; 3];
-    for (i, row) in w.iter_mut().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = (g[i] * g[j] / total) as f32;
-        }
-    }
-    w
-}
+pub use super::method::{gaussian_3x3, DEPTH_BINS, POINTCLIP_SIZE, REALISTIC_GRID, REALISTIC_SIZE};
+use super::method::{
+    DENSIFY_PADDING, DENSIFY_WINDOW, DEPTH_LEVELS, DEPTH_NEAR, DEPTH_SPAN,
+    POINTCLIP_CAMERA_DISTANCE, REALISTIC_CELL_MAX, REALISTIC_XY_SCALE,
+};
 
 pub(crate) fn rotate(m: &[[f32; 3]; 3], p: &Point3<f32>) -> [f32; 3] {
     [
@@ -58,15 +39,16 @@ pub fn unit_sphere(points: &[Point3<f32>]) -> Vec<Point3<f32>> {
 pub fn pointclip_view(points: &[Point3<f32>], view: &View) -> Vec<f32> {
     let m = view.rotation();
     let n = POINTCLIP_SIZE;
+    let (half, last) = ((n / 2) as f32, (n - 1) as f32);
     let mut count = vec![0u32; n * n];
     let mut inv_depth = vec![0f32; n * n];
     for p in points {
         let [x, y, z] = rotate(&m, p);
-        let z = z + 1.6;
+        let z = z + POINTCLIP_CAMERA_DISTANCE;
         let (u, w) = (x / z, y / z);
-        let r = ((u + 1.0) * 64.0 - 0.5).ceil();
-        let c = ((w + 1.0) * 64.0 - 0.5).ceil();
-        if z >= 0.0 && (0.0..=127.0).contains(&r) && (0.0..=127.0).contains(&c) {
+        let r = ((u + 1.0) * half - 0.5).ceil();
+        let c = ((w + 1.0) * half - 0.5).ceil();
+        if z >= 0.0 && (0.0..=last).contains(&r) && (0.0..=last).contains(&c) {
             let i = r as usize * n + c as usize;
             count[i] += 1;
             inv_depth[i] += 1.0 / z;
@@ -102,17 +84,17 @@ pub fn realistic_normalised(points: &[Point3<f32>], view: &View) -> Vec<[f32; 3]
             for k in 0..3 {
                 q[k] = (p[k] - centre[k]) / extent * 2.0;
             }
-            [q[0] * 0.8, q[1] * 0.8, q[2]]
+            [q[0] * REALISTIC_XY_SCALE, q[1] * REALISTIC_XY_SCALE, q[2]]
         })
         .collect()
 }
 
 /// Grid cell and depth of a normalised point: `(bin, gx, gy, d)` with gx, gy in 1..=110.
 pub fn realistic_cell(p: &[f32; 3]) -> (usize, usize, usize, f32) {
-    let g = REALISTIC_GRID as f32;
-    let gx = ((p[0] + 1.0) / 2.0 * g).ceil().clamp(1.0, 110.0) as usize;
-    let gy = ((p[1] + 1.0) / 2.0 * g).ceil().clamp(1.0, 110.0) as usize;
-    let d = ((p[2] + 1.0) / 2.0 + 0.2) / 1.2 * 6.0;
+    let (g, hi) = (REALISTIC_GRID as f32, REALISTIC_CELL_MAX as f32);
+    let gx = ((p[0] + 1.0) / 2.0 * g).ceil().clamp(1.0, hi) as usize;
+    let gy = ((p[1] + 1.0) / 2.0 * g).ceil().clamp(1.0, hi) as usize;
+    let d = ((p[2] + 1.0) / 2.0 + DEPTH_NEAR) / DEPTH_SPAN * DEPTH_LEVELS;
     let bin = (d.ceil() as usize).min(DEPTH_BINS - 1);
     (bin, gx, gy, d)
 }
@@ -134,7 +116,8 @@ pub fn realistic_grid(normalised: &[[f32; 3]]) -> Vec<f32> {
 /// comparisons instead of 49).
 pub fn densify(grid: &[f32]) -> Vec<f32> {
     let (g, s) = (REALISTIC_GRID, REALISTIC_SIZE);
-    let window = |i: usize| i.saturating_sub(2)..=(i + 4).min(g - 1);
+    let (pad, reach) = (DENSIFY_PADDING, DENSIFY_WINDOW - DENSIFY_PADDING - 1);
+    let window = |i: usize| i.saturating_sub(pad)..=(i + reach).min(g - 1);
     let mut out = vec![0f32; DEPTH_BINS * s * s];
     let mut rows = vec![0f32; s * g];
     for b in 0..DEPTH_BINS {

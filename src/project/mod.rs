@@ -15,11 +15,12 @@
 pub mod cpu;
 mod device;
 mod gpu;
+pub mod method;
 mod output;
 pub mod resize;
 mod views;
 
-pub use device::DeviceChoice;
+pub use device::{Backend, DeviceChoice};
 pub use output::write_view_pngs;
 pub use views::{View, ViewSet};
 
@@ -77,6 +78,7 @@ impl std::str::FromStr for Projection {
 
 /// What can go wrong while projecting.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProjectError {
     #[error("cloud {index} has no points to project")]
     /// A cloud with no points.
@@ -84,12 +86,56 @@ pub enum ProjectError {
         /// Its position in the batch.
         index: usize,
     },
-    #[error("no GPU adapter found (wgpu saw none; install a Vulkan driver, or use --device cpu)")]
+    #[error("{}", no_gpu(skipped_software))]
     /// No usable GPU adapter.
-    NoGpu,
-    #[error("GPU error: {0}")]
-    /// The GPU failed (validation, out of memory, device lost).
-    Gpu(String),
+    NoGpu {
+        /// Software rasterisers that were found but not used (`auto` does not use them).
+        skipped_software: Vec<String>,
+    },
+    #[error("cannot open the GPU ({adapter}): {source}")]
+    /// The adapter would not give a device.
+    OpenDevice {
+        /// The adapter.
+        adapter: String,
+        /// What wgpu said.
+        source: wgpu::RequestDeviceError,
+    },
+    #[error("GPU stage `{stage}`: {reason}")]
+    /// A stage's bindings and its shader disagree (a bug in calip3d).
+    Pipeline {
+        /// The stage.
+        stage: &'static str,
+        /// How they differ.
+        reason: String,
+    },
+    #[error("GPU stage `{stage}` was rejected: {source}")]
+    /// The GPU rejected a stage's shader or pipeline.
+    PipelineRejected {
+        /// The stage.
+        stage: &'static str,
+        /// What wgpu said.
+        source: wgpu::Error,
+    },
+    #[error("GPU projection failed: {source}")]
+    /// A submission failed (validation, out of memory).
+    Dispatch {
+        /// What wgpu said.
+        source: wgpu::Error,
+    },
+    #[error("{points} points pass the GPU's {limit}-byte buffer limit")]
+    /// More points than one GPU buffer holds.
+    TooManyPoints {
+        /// Points in the submission.
+        points: usize,
+        /// The device's binding limit in bytes.
+        limit: u64,
+    },
+    #[error("reading the GPU's result back failed: {reason}")]
+    /// The result could not be read back (device lost, mapping failed).
+    Readback {
+        /// What failed.
+        reason: String,
+    },
     #[error("{path}: cannot write: {source}")]
     /// An output file could not be written.
     Write {
@@ -98,6 +144,17 @@ pub enum ProjectError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+fn no_gpu(skipped_software: &[String]) -> String {
+    if skipped_software.is_empty() {
+        "no GPU adapter found (install a Vulkan driver, or use --device cpu)".into()
+    } else {
+        format!(
+            "no hardware GPU adapter, only the software rasteriser {} (--device gpu uses it)",
+            skipped_software.join(", ")
+        )
+    }
 }
 
 /// The depth images of one cloud, `[views, height, width]`, values as METHOD.md defines them.
@@ -132,42 +189,68 @@ pub struct ClipBatch {
     pub data: Vec<f32>,
 }
 
+/// Where a [`Projector`] runs.
+enum Engine {
+    Cpu,
+    Gpu {
+        // Boxed: the device and its pipelines are large, and made once.
+        gpu: Box<Mutex<gpu::GpuProjector>>,
+        backend: Backend,
+        /// Only `DeviceChoice::Auto` may fall back to the CPU when a call fails on the GPU.
+        may_fall_back: bool,
+    },
+}
+
 /// Renders clouds into depth views and CLIP inputs, on the GPU when there is one.
+///
+/// Every call runs where [`Projector::backend`] says: a projector made with
+/// [`DeviceChoice::Gpu`] returns an error when the GPU fails, never a CPU result, and
+/// [`DeviceChoice::Cpu`] never touches wgpu.
 ///
 /// `Send + Sync`: the GPU state sits behind a mutex, so threads can share one projector.
 pub struct Projector {
     projection: Projection,
     views: ViewSet,
-    gpu: Option<Mutex<gpu::GpuProjector>>,
+    engine: Engine,
 }
 
 impl Projector {
-    /// Sets up a projector. `Auto` uses a hardware GPU when wgpu finds one (logged once) and the
-    /// CPU otherwise: a software rasteriser (Mesa's lavapipe) is slower than the CPU path, so only
-    /// `Gpu` uses it; `Gpu` fails when there is no adapter at all.
+    /// Sets up a projector.
+    ///
+    /// - `Cpu`: the CPU path; no GPU instance is created.
+    /// - `Gpu`: the best GPU adapter, a software rasteriser (Mesa's lavapipe) included; any
+    ///   failure, now or in a later call, is an error.
+    /// - `Auto`: a hardware GPU when wgpu finds one and its pipelines build, the CPU otherwise
+    ///   (a software rasteriser is slower than the CPU path); which one, and why, is logged at
+    ///   info level (`-v`). A later GPU failure falls back to the CPU with a warning.
     pub fn new(
         projection: Projection,
         views: ViewSet,
         device: DeviceChoice,
     ) -> Result<Self, ProjectError> {
-        let gpu = match device {
-            DeviceChoice::Cpu => None,
-            DeviceChoice::Gpu => Some(gpu::GpuProjector::new(true)?),
+        let gpu = |g: gpu::GpuProjector, may_fall_back| Engine::Gpu {
+            backend: g.backend().clone(),
+            gpu: Box::new(Mutex::new(g)),
+            may_fall_back,
+        };
+        let engine = match device {
+            DeviceChoice::Cpu => Engine::Cpu,
+            DeviceChoice::Gpu => gpu(gpu::GpuProjector::new(true)?, false),
             DeviceChoice::Auto => match gpu::GpuProjector::new(false) {
                 Ok(g) => {
-                    log::info!("projecting on the GPU: {}", g.adapter_name());
-                    Some(g)
+                    log::info!("projecting on the {}", g.backend());
+                    gpu(g, true)
                 }
                 Err(e) => {
-                    log::info!("projecting on the CPU ({e})");
-                    None
+                    log::info!("projecting on the CPU: {e}");
+                    Engine::Cpu
                 }
             },
         };
         Ok(Projector {
             projection,
             views,
-            gpu: gpu.map(Mutex::new),
+            engine,
         })
     }
 
@@ -181,16 +264,18 @@ impl Projector {
         &self.views
     }
 
-    /// `"cpu"`, or `"gpu: <adapter name>"`.
-    pub fn backend(&self) -> String {
-        match &self.gpu {
-            Some(g) => format!(
-                "gpu: {}",
-                g.lock()
-                    .map(|g| g.adapter_name().to_string())
-                    .unwrap_or_default()
-            ),
-            None => "cpu".into(),
+    /// Where this projector's calls run.
+    ///
+    /// ```
+    /// use calip3d::project::{Backend, DeviceChoice, Projection, Projector};
+    /// let p = Projector::new(Projection::PointClip, Projection::PointClip.views(), DeviceChoice::Cpu)?;
+    /// assert_eq!(p.backend(), &Backend::Cpu);
+    /// # Ok::<(), calip3d::project::ProjectError>(())
+    /// ```
+    pub fn backend(&self) -> &Backend {
+        match &self.engine {
+            Engine::Cpu => &Backend::Cpu,
+            Engine::Gpu { backend, .. } => backend,
         }
     }
 
@@ -201,30 +286,38 @@ impl Projector {
         }
     }
 
-    /// Runs `on_gpu`, falling back to the CPU with a warning if the GPU fails.
-    fn with_gpu<T>(
+    /// Runs `on_gpu` on a GPU projector (its error is returned, except under `Auto`, which
+    /// falls back with a warning), `on_cpu` on a CPU one.
+    fn run<T>(
         &self,
         on_gpu: impl FnOnce(&mut gpu::GpuProjector) -> Result<T, ProjectError>,
         on_cpu: impl FnOnce() -> T,
-    ) -> T {
-        if let Some(g) = &self.gpu {
-            let mut g = match g.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            match on_gpu(&mut g) {
-                Ok(v) => return v,
-                Err(e) => log::warn!("GPU projection failed, using the CPU: {e}"),
+    ) -> Result<T, ProjectError> {
+        let Engine::Gpu {
+            gpu, may_fall_back, ..
+        } = &self.engine
+        else {
+            return Ok(on_cpu());
+        };
+        let mut g = match gpu.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match on_gpu(&mut g) {
+            Ok(v) => Ok(v),
+            Err(e) if *may_fall_back => {
+                log::warn!("GPU projection failed, using the CPU: {e}");
+                Ok(on_cpu())
             }
+            Err(e) => Err(e),
         }
-        on_cpu()
     }
 
     /// Depth images of each cloud (points y-up), before resizing.
     pub fn depth_views(&self, clouds: &[&[Point3<f32>]]) -> Result<Vec<DepthViews>, ProjectError> {
         Self::check(clouds)?;
         let (p, views) = (self.projection, &self.views);
-        Ok(self.with_gpu(
+        self.run(
             |g| g.depth_views(p, views, clouds),
             || {
                 clouds
@@ -232,7 +325,7 @@ impl Projector {
                     .map(|c| cpu_depth_views(p, views, c))
                     .collect()
             },
-        ))
+        )
     }
 
     /// The encoder's input for the clouds: every view resized to `size` (aligned corners) and
@@ -245,7 +338,7 @@ impl Projector {
     ) -> Result<ClipBatch, ProjectError> {
         Self::check(clouds)?;
         let (p, views) = (self.projection, &self.views);
-        let data = self.with_gpu(
+        let data = self.run(
             |g| g.clip_input(p, views, clouds, size, normalize),
             || {
                 let depth: Vec<DepthViews> = clouds
@@ -254,7 +347,7 @@ impl Projector {
                     .collect();
                 cpu_clip_input(&depth, size, normalize)
             },
-        );
+        )?;
         Ok(ClipBatch {
             views_per_cloud: views.len(),
             size,
@@ -307,4 +400,53 @@ pub fn cpu_clip_input(depth: &[DepthViews], size: usize, normalize: bool) -> Vec
             resize::clip_channels(d.view(*v), d.width, size, normalize, o);
         });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing(_: &mut gpu::GpuProjector) -> Result<u8, ProjectError> {
+        Err(ProjectError::Readback {
+            reason: "device lost".into(),
+        })
+    }
+
+    #[test]
+    fn only_auto_falls_back_to_the_cpu_when_a_call_fails_on_the_gpu() {
+        if std::env::var("CALIP3D_NO_GPU_TESTS").as_deref() == Ok("1") {
+            return;
+        }
+        for may_fall_back in [false, true] {
+            let g = gpu::GpuProjector::new(true).expect("a GPU adapter (lavapipe in CI)");
+            let projector = Projector {
+                projection: Projection::PointClip,
+                views: Projection::PointClip.views(),
+                engine: Engine::Gpu {
+                    backend: g.backend().clone(),
+                    gpu: Box::new(Mutex::new(g)),
+                    may_fall_back,
+                },
+            };
+            let got = projector.run(failing, || 7);
+            if may_fall_back {
+                assert_eq!(got.unwrap(), 7);
+            } else {
+                let e = got.unwrap_err();
+                assert!(matches!(e, ProjectError::Readback { .. }), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cpu_choice_runs_on_the_cpu() {
+        let p = Projector::new(
+            Projection::Realistic,
+            Projection::Realistic.views(),
+            DeviceChoice::Cpu,
+        )
+        .unwrap();
+        assert_eq!(p.backend(), &Backend::Cpu);
+        assert_eq!(p.run(failing, || 3).unwrap(), 3);
+    }
 }

@@ -147,6 +147,35 @@ impl ViewSet {
         Ok(ViewSet { views })
     }
 
+    /// The views numbered `numbers`, counting from 1 as people do (`--view-indices 1,2,5`), in
+    /// that order. 0 and numbers past the last view are errors that say so.
+    ///
+    /// ```
+    /// use calip3d::project::{Projection, ViewSet};
+    /// let views = ViewSet::preset(Projection::PointClip);
+    /// assert_eq!(views.select_one_based(&[1, 5]).unwrap(), views.select(&[0, 4]).unwrap());
+    /// assert!(views.select_one_based(&[0]).is_err());
+    /// ```
+    pub fn select_one_based(&self, numbers: &[usize]) -> Result<Self, String> {
+        let n = self.views.len();
+        let views = numbers
+            .iter()
+            .map(
+                |&k| match k.checked_sub(1).and_then(|i| self.views.get(i)) {
+                    Some(v) => Ok(*v),
+                    None if k == 0 => {
+                        Err(format!("there is no view 0: views count from 1 (1 to {n})"))
+                    }
+                    None => Err(format!("view {k} does not exist (views 1 to {n})")),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
+        if views.is_empty() {
+            return Err("no views given".into());
+        }
+        Ok(ViewSet { views })
+    }
+
     /// Number of views.
     pub fn len(&self) -> usize {
         self.views.len()
@@ -161,6 +190,18 @@ impl ViewSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_based_selection_counts_from_one_and_refuses_zero() {
+        let views = ViewSet::preset(Projection::Realistic);
+        let picked = views.select_one_based(&[10, 1]).unwrap();
+        assert_eq!(picked.views, vec![views.views[9], views.views[0]]);
+        let zero = views.select_one_based(&[1, 0]).unwrap_err();
+        assert_eq!(zero, "there is no view 0: views count from 1 (1 to 10)");
+        let past = views.select_one_based(&[11]).unwrap_err();
+        assert_eq!(past, "view 11 does not exist (views 1 to 10)");
+        assert_eq!(views.select_one_based(&[]).unwrap_err(), "no views given");
+    }
 
     #[test]
     fn rotations_follow_the_method() {

@@ -2,7 +2,7 @@
 
 use crate::pipeline_args::ProjectionArgs;
 use calip3d::load::load;
-use calip3d::project::{cpu_clip_input, write_view_pngs, Projector};
+use calip3d::project::{write_view_pngs, Projector};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,14 +44,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             &depth.data,
         )?;
         let clip = projector.clip_input(&[&points], args.size, false)?;
-        debug_assert_eq!(
-            clip.data,
-            cpu_clip_input(std::slice::from_ref(&depth), args.size, false)
-        );
         let path = args.out.join(format!("{stem}.clip.npy"));
         calip3d::npy::write_f32(&path, &[depth.views, 3, args.size, args.size], &clip.data)?;
     }
-    eprintln!(
+    // A summary of what was written, on stdout: stderr stays empty on success.
+    println!(
         "{} views of {} points ({}) written to {}",
         written.len(),
         points.len(),
