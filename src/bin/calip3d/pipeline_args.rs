@@ -49,15 +49,9 @@ impl ProjectionArgs {
     pub fn views(&self) -> anyhow::Result<ViewSet> {
         let preset = self.projection.views();
         Ok(match (&self.view_indices, &self.custom_views) {
-            (Some(idx), _) => {
-                if idx.contains(&0) {
-                    anyhow::bail!("--view-indices: views count from 1, there is no view 0");
-                }
-                let zero_based: Vec<usize> = idx.iter().map(|i| i - 1).collect();
-                preset
-                    .select(&zero_based)
-                    .map_err(|e| anyhow::anyhow!("--view-indices: {e} (views count from 1)"))?
-            }
+            (Some(numbers), _) => preset
+                .select_one_based(numbers)
+                .map_err(|e| anyhow::anyhow!("--view-indices: {e}"))?,
             (None, Some(spec)) => {
                 ViewSet::parse(spec).map_err(|e| anyhow::anyhow!("--custom-views: {e}"))?
             }
