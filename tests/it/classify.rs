@@ -1,11 +1,10 @@
 //! `calip3d classify` and `calip3d eval` end to end on the tiny random CLIP.
 
-mod common;
+use crate::common::*;
 use calip3d::attend::CalipParams;
 use calip3d::classify::{classes, Classifier};
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::{PointCloud, UpAxis};
-use common::*;
 
 #[test]
 fn classify_prints_json_lines_with_the_documented_keys_and_a_table() {

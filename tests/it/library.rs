@@ -1,10 +1,9 @@
 //! The library API as robotics code uses it: one classifier shared by threads, clouds from memory.
 
-mod common;
+use crate::common::*;
 use calip3d::classify::{classes, Classifier};
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::{PointCloud, UpAxis};
-use common::*;
 use nalgebra::Point3;
 use std::sync::Arc;
 

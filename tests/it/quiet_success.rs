@@ -2,8 +2,7 @@
 //! "error: XDG_RUNTIME_DIR is invalid or not set" from probing a window system (Mesa's
 //! device-select Vulkan layer connects to Wayland when wgpu enables `VK_KHR_wayland_surface`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::{Command, Output};
 
 /// `calip3d` with `args`, as on a headless machine: no XDG_RUNTIME_DIR, WAYLAND_DISPLAY or

@@ -84,8 +84,8 @@ fn all_files(root: &Path, dir: &str, exts: &[&str]) -> Vec<PathBuf> {
 #[test]
 fn lidar_and_ply_files_load_with_the_reference_counts_or_fail_clearly() {
     let Some(root) = shared() else { return };
-    let reference: Value =
-        serde_json::from_str(include_str!("data/loader_reference.json")).expect("reference JSON");
+    let reference: Value = serde_json::from_str(include_str!("../data/loader_reference.json"))
+        .expect("reference JSON");
     let all = LoadOptions {
         max_points: 0,
         ..Default::default()

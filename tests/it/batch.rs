@@ -1,7 +1,6 @@
 //! `calip3d batch`: records for good and broken files, exit codes, resume, bounded memory.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;

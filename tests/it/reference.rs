@@ -1,7 +1,6 @@
 //! calip3d against the independent implementation of METHOD.md in scripts/reference_pipeline.py
 //! (numpy, PyTorch, transformers): depth views, CALIP's attention, and the whole pipeline.
 
-mod common;
 use calip3d::attend::{aggregate_views, CalipAttention, CalipParams};
 use calip3d::classify::classes::ClassSpec;
 use calip3d::classify::Classifier;
@@ -163,7 +162,7 @@ fn worst_logit_difference(
         ..CalipParams::default()
     };
     let classifier = Classifier::builder()
-        .model(common::tiny_model().display().to_string())
+        .model(crate::common::tiny_model().display().to_string())
         .projection(projection)
         .device(DeviceChoice::Cpu)
         .params(params)
