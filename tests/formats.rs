@@ -535,6 +535,21 @@ fn broken_files_of_every_new_format_fail_clearly() {
             b"ASTM-E57 but nothing else".to_vec(),
             "bad header",
         ),
+        {
+            // Cut at a page boundary: the XML section at the end is gone.
+            let b = fixture("two_scans.e57");
+            (
+                "page_cut.e57",
+                b[..b.len() - 1024].to_vec(),
+                "cannot read 7136 bytes of XML data",
+            )
+        },
+        {
+            // A flipped byte in the first scan's data: its page checksum fails.
+            let mut b = fixture("two_scans.e57");
+            b[3000] ^= 0xFF;
+            ("flipped.e57", b, "scan 0 (250 points)")
+        },
         // OFF
         (
             "huge.off",
