@@ -657,3 +657,53 @@ fn info_shows_the_layout_points_and_dropped_of_the_new_formats() {
     );
     assert_eq!(lines[1]["attributes"], serde_json::json!(["intensity"]));
 }
+
+#[test]
+fn spherical_e57_scans_are_converted_to_cartesian() {
+    // pye57 writes Cartesian scans only, so this scan is written with the e57 crate's own writer:
+    // the reference points as range, azimuth, elevation.
+    use e57::{E57Writer, Record, RecordDataType, RecordName, RecordValue};
+    let reference = read("reference.ply", &all());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("spherical.e57");
+    let mut w = E57Writer::from_file(&path, "file-guid").unwrap();
+    let double = || RecordDataType::Double {
+        min: None,
+        max: None,
+    };
+    let prototype = [
+        RecordName::SphericalRange,
+        RecordName::SphericalAzimuth,
+        RecordName::SphericalElevation,
+    ]
+    .map(|name| Record {
+        name,
+        data_type: double(),
+    })
+    .to_vec();
+    let mut scan = w.add_pointcloud("scan-guid", prototype).unwrap();
+    let o = reference.meta.offset;
+    for p in &reference.positions {
+        let [x, y, z] = [p.x as f64 + o[0], p.y as f64 + o[1], p.z as f64 + o[2]];
+        let r = (x * x + y * y + z * z).sqrt();
+        scan.add_point(vec![
+            RecordValue::Double(r),
+            RecordValue::Double(y.atan2(x)),
+            RecordValue::Double((z / r).asin()),
+        ])
+        .unwrap();
+    }
+    scan.finalize().unwrap();
+    w.finalize().unwrap();
+    drop(w);
+    let c = load(&path, &all()).unwrap();
+    assert_eq!(c.len(), reference.len());
+    let b = c.meta.bounds.unwrap();
+    let rb = reference.meta.bounds.unwrap();
+    for k in 0..3 {
+        assert!((b.min[k] - rb.min[k]).abs() < 1e-9 && (b.max[k] - rb.max[k]).abs() < 1e-9);
+    }
+    for (p, q) in c.positions.iter().zip(&reference.positions) {
+        assert!((p - q).norm() < 1e-6, "{p} vs {q}");
+    }
+}
