@@ -707,3 +707,24 @@ fn spherical_e57_scans_are_converted_to_cartesian() {
         assert!((p - q).norm() < 1e-6, "{p} vs {q}");
     }
 }
+
+#[test]
+fn ascii_pcd_colours_written_as_integers_unpack() {
+    // PCL's ASCII writer prints rgb as the packed integer; here one header says U, one says F.
+    let tmp = tempfile::tempdir().unwrap();
+    for ty in ["U", "F"] {
+        let path = tmp.path().join(format!("rgb_{ty}.pcd"));
+        let packed = (12u32 << 16) | (34 << 8) | 56;
+        std::fs::write(
+            &path,
+            format!(
+                "VERSION .7\nFIELDS x y z rgb\nSIZE 4 4 4 4\nTYPE F F F {ty}\nCOUNT 1 1 1 1\n\
+                 WIDTH 2\nHEIGHT 1\nPOINTS 2\nDATA ascii\n1 2 3 {packed}\nnan nan nan 0\n"
+            ),
+        )
+        .unwrap();
+        let c = load(&path, &all()).unwrap();
+        assert_eq!(c.colors, Some(vec![[12, 34, 56]]), "TYPE {ty}");
+        assert_eq!(c.meta.dropped_non_finite, 1);
+    }
+}

@@ -34,9 +34,18 @@ fn first(f: &Field) -> Option<f64> {
 }
 
 /// A packed `rgb`/`rgba` value: PCL stores 0x00RRGGBB (or AARRGGBB) in a float's or a uint's bits.
+/// PCL's ASCII writer prints the packed value as an integer; some headers still say `F` for it, and
+/// a float whose bits are a colour is tiny (< 1e-37), so a whole number ≥ 1 is that integer.
 fn packed_rgb(f: &Field) -> Option<[u16; 3]> {
     let bits = match f {
-        Field::F32(v) => v.first()?.to_bits(),
+        Field::F32(v) => {
+            let v = *v.first()?;
+            if v >= 1.0 && v.fract() == 0.0 && v <= u32::MAX as f32 {
+                v as u32
+            } else {
+                v.to_bits()
+            }
+        }
         Field::U32(v) => *v.first()?,
         Field::I32(v) => *v.first()? as u32,
         _ => return None,
