@@ -40,14 +40,15 @@ impl Delimiter {
     }
 
     fn split(self, line: &str) -> Vec<&str> {
-        let fields: Vec<&str> = match self {
+        let mut fields: Vec<&str> = match self {
             Delimiter::Semicolon => line.split(';').map(str::trim).collect(),
             Delimiter::Comma => line.split(',').map(str::trim).collect(),
             Delimiter::Whitespace => line.split_whitespace().collect(),
         };
         // A trailing delimiter leaves an empty last field.
         let keep = fields.len() - fields.iter().rev().take_while(|f| f.is_empty()).count();
-        fields[..keep].to_vec()
+        fields.truncate(keep);
+        fields
     }
 
     fn name(self) -> &'static str {
