@@ -19,6 +19,16 @@ pub enum Format {
     Obj,
     /// STL, ASCII or binary.
     Stl,
+    /// Point Cloud Library PCD (ascii, binary, binary_compressed).
+    Pcd,
+    /// KITTI velodyne scan: float32 x, y, z, reflectance.
+    Kitti,
+    /// numpy `.npy` array of N×3 or more columns.
+    Npy,
+    /// Delimited text columns: XYZ, TXT, CSV, PTS.
+    Text,
+    /// ASTM E57 laser-scan exchange format.
+    E57,
     /// Built in memory (library callers), not read from a file.
     Memory,
 }

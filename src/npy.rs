@@ -1,4 +1,4 @@
-//! Minimal numpy `.npy` (format 1.0, little-endian float32, C order) reading and writing, so depth
+//! Minimal numpy `.npy` writing (format 1.0, little-endian float32, C order) and reading, so depth
 //! views and features can be checked with Python tools.
 
 use std::io::{Read, Write};
@@ -31,8 +31,10 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<
     f.flush()
 }
 
-/// Reads a float32 (`<f4`) or float64 (`<f8`, converted) `.npy` file: `(shape, data)`.
+/// Reads a float32 or float64 `.npy` file (either byte order, C order; f64 converted):
+/// `(shape, data)`. The header is parsed by the point-cloud loader's NPY reader.
 pub fn read_f32(path: &Path) -> std::io::Result<(Vec<usize>, Vec<f32>)> {
+    use crate::load::npy::{decode_float, float_dtype, parse_header};
     let bad = |m: &str| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -41,54 +43,26 @@ pub fn read_f32(path: &Path) -> std::io::Result<(Vec<usize>, Vec<f32>)> {
     };
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file"));
-    }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-    };
-    let header = std::str::from_utf8(
-        bytes
-            .get(start..start + len)
-            .ok_or_else(|| bad("truncated header"))?,
-    )
-    .map_err(|_| bad("header is not text"))?;
-    if header.contains("'fortran_order': True") {
+    let header = parse_header(&mut &bytes[..], bytes.len() as u64).map_err(|m| bad(&m))?;
+    if header.fortran_order {
         return Err(bad("Fortran order is not supported"));
     }
-    let shape_txt = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(|| bad("no shape"))?;
-    let shape: Vec<usize> = shape_txt
-        .trim_start_matches([' ', '('])
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().map_err(|_| bad("bad shape")))
-        .collect::<Result<_, _>>()?;
-    let body = &bytes[start + len..];
-    let n: usize = shape.iter().product();
-    let data: Vec<f32> = if header.contains("'<f4'") {
-        body.chunks_exact(4)
-            .take(n)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    } else if header.contains("'<f8'") {
-        body.chunks_exact(8)
-            .take(n)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
-            .collect()
-    } else {
-        return Err(bad("only <f4 and <f8 are supported"));
-    };
-    if data.len() != n {
+    let (size, little) =
+        float_dtype(&header.descr).ok_or_else(|| bad("only f4 and f8 are supported"))?;
+    let shape: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| bad("shape overflows"))?;
+    let body = &bytes[header.data_offset as usize..];
+    if body.len() / size < n {
         return Err(bad("truncated data"));
     }
+    let data = body
+        .chunks_exact(size)
+        .take(n)
+        .map(|c| decode_float(c, little) as f32)
+        .collect();
     Ok((shape, data))
 }
 

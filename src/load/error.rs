@@ -31,7 +31,7 @@ pub enum LoadErrorKind {
     #[error("empty file")]
     /// The file has no bytes.
     EmptyFile,
-    #[error("unknown file type `{0}` (expected .ply, .las, .laz, .off, .obj or .stl)")]
+    #[error("unknown file type `{0}` (expected {exts}, or --format)", exts = crate::load::format::extension_list())]
     /// Neither the first bytes nor the extension name a supported format.
     UnknownFormat(String),
     #[error("not a {0} file")]

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// File extensions (lower case) that batch folders are searched for.
-pub const CLOUD_EXTENSIONS: &[&str] = &["ply", "las", "laz", "off", "obj", "stl"];
+pub const CLOUD_EXTENSIONS: &[&str] = crate::load::format::CLOUD_EXTENSIONS;
 
 /// Why an input could not be expanded.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
-//! Meshes: OFF (with ModelNet's one-line header quirk), OBJ and STL (ASCII and binary), sampled on
-//! their surface, area-weighted and seeded. A mesh without faces is a point cloud of its vertices.
+//! Meshes: OBJ and STL (ASCII and binary), and the surface sampling every mesh reader uses (OFF in
+//! `off.rs`, PLY with faces): area-weighted and seeded. A mesh without faces is a point cloud of its
+//! vertices.
 
 use super::sample::SplitMix64;
 use super::{extend_bounds, Gathered, LoadErrorKind, LoadOptions, Reservoir};
@@ -20,7 +21,6 @@ pub(super) fn read(
 ) -> Result<PointCloud, LoadErrorKind> {
     let bytes = std::fs::read(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
     let mesh = match format {
-        Format::Off => parse_off(&text(&bytes, "OFF")?)?,
         Format::Obj => parse_obj(&text(&bytes, "OBJ")?)?,
         Format::Stl => parse_stl(&bytes)?,
         _ => unreachable!("not a mesh format"),
@@ -34,7 +34,8 @@ pub(super) fn read(
     sample_mesh(&mesh, opts, meta)
 }
 
-fn text(bytes: &[u8], what: &'static str) -> Result<String, LoadErrorKind> {
+/// The file as text; Latin-1 bytes are taken as they are, NUL bytes mean it is not text.
+pub(crate) fn text(bytes: &[u8], what: &'static str) -> Result<String, LoadErrorKind> {
     String::from_utf8(bytes.to_vec()).or_else(|e| {
         // Latin-1 comments are common in old files: keep going if the numbers are ASCII.
         let b = e.into_bytes();
@@ -44,70 +45,6 @@ fn text(bytes: &[u8], what: &'static str) -> Result<String, LoadErrorKind> {
             Ok(b.iter().map(|&c| c as char).collect())
         }
     })
-}
-
-fn num<T: std::str::FromStr>(tok: Option<&str>, what: &str) -> Result<T, LoadErrorKind> {
-    tok.and_then(|t| t.parse().ok()).ok_or_else(|| {
-        LoadErrorKind::BadMesh(format!(
-            "expected {what}, found {}",
-            tok.unwrap_or("end of file")
-        ))
-    })
-}
-
-/// OFF: `OFF`, counts `nV nF nE`, vertices, faces `n i0 i1 …`. ModelNet writes `OFF3514 3546 0`.
-pub(crate) fn parse_off(text: &str) -> Result<Mesh, LoadErrorKind> {
-    let mut tokens = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(str::split_whitespace);
-    let first = tokens.next().ok_or(LoadErrorKind::EmptyFile)?;
-    let rest = first
-        .trim_start_matches(['C', 'N'])
-        .strip_prefix("OFF")
-        .ok_or(LoadErrorKind::NotFormat("OFF"))?;
-    let nv: usize = if rest.is_empty() {
-        num(tokens.next(), "vertex count")?
-    } else {
-        num(Some(rest), "vertex count")?
-    };
-    let nf: usize = num(tokens.next(), "face count")?;
-    let _edges: usize = num(tokens.next(), "edge count")?;
-    // Every vertex takes at least 6 bytes ("0 0 0\n"): a larger count is a lie.
-    if nv > text.len() / 6 + 1 || nf > text.len() / 4 + 1 {
-        return Err(LoadErrorKind::BadHeader(format!(
-            "{nv} vertices and {nf} faces do not fit in {} bytes",
-            text.len()
-        )));
-    }
-    let mut mesh = Mesh {
-        vertices: Vec::with_capacity(nv),
-        faces: Vec::with_capacity(nf),
-    };
-    for i in 0..nv {
-        let v = [0, 1, 2].map(|_| num::<f64>(tokens.next(), "a coordinate"));
-        let v = [v[0].clone(), v[1].clone(), v[2].clone()];
-        match v {
-            [Ok(x), Ok(y), Ok(z)] => mesh.vertices.push([x, y, z]),
-            _ => {
-                return Err(LoadErrorKind::Truncated {
-                    expected: nv as u64,
-                    found: i as u64,
-                })
-            }
-        }
-    }
-    for _ in 0..nf {
-        let k: usize = num(tokens.next(), "a face size")?;
-        if k > 1024 {
-            return Err(LoadErrorKind::BadMesh(format!("a face with {k} vertices")));
-        }
-        let face = (0..k)
-            .map(|_| num::<i64>(tokens.next(), "a vertex index"))
-            .collect::<Result<_, _>>()?;
-        mesh.faces.push(face);
-    }
-    Ok(mesh)
 }
 
 /// OBJ: `v x y z`, `f a b c …` with `a`, `a/t`, `a/t/n`, `a//n` and negative (relative) indices.
@@ -310,21 +247,6 @@ pub(crate) fn sample_mesh(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn modelnet_one_line_header_and_polygons() {
-        let m = parse_off("OFF4 2 0\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n3 0 1 2\n3 0 2 3\n").unwrap();
-        assert_eq!(m.vertices.len(), 4);
-        assert_eq!(m.faces, vec![vec![0, 1, 2], vec![0, 2, 3]]);
-        let err = parse_off("OFF\n4 1 0\n0 0 0\n1 0 0\n").unwrap_err();
-        assert_eq!(
-            err,
-            LoadErrorKind::Truncated {
-                expected: 4,
-                found: 2
-            }
-        );
-    }
 
     #[test]
     fn samples_lie_on_the_surface_and_are_seeded() {

@@ -1,5 +1,5 @@
-//! Reading point clouds: PLY, LAS/LAZ (COPC too) and meshes (OFF, OBJ, STL, PLY with faces), all
-//! behind [`load`].
+//! Reading point clouds: PLY, LAS/LAZ (COPC too), PCD, KITTI velodyne `.bin`, NPY, XYZ/CSV/PTS text,
+//! E57 and meshes (OFF, OBJ, STL, PLY with faces), all behind [`load`]; [`format::FORMATS`] lists them.
 //!
 //! ```no_run
 //! use calip3d::load::{load, LoadOptions};
@@ -8,20 +8,28 @@
 //! # Ok::<(), calip3d::load::LoadError>(())
 //! ```
 
+mod e57;
 mod error;
+pub mod format;
 mod inputs;
+mod kitti;
 mod las;
 mod mesh;
+pub(crate) mod npy;
+mod off;
+mod pcd;
 mod ply;
 mod sample;
+mod stream;
+mod text;
 
 pub use error::{LoadError, LoadErrorKind};
+pub use format::{detect_format, FORMATS};
 pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
 pub use sample::{subsample_indices, Reservoir};
 
 use crate::cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
 use nalgebra::Point3;
-use std::io::Read;
 use std::path::Path;
 
 /// How to read a file.
@@ -34,6 +42,8 @@ pub struct LoadOptions {
     pub up_axis: Option<UpAxis>,
     /// Seed of the subsampler and of surface sampling: the same file always gives the same points.
     pub seed: u64,
+    /// The file's format, when detection should not decide (`--format`; e.g. a `.bin` that is KITTI).
+    pub format: Option<Format>,
 }
 
 impl Default for LoadOptions {
@@ -42,6 +52,7 @@ impl Default for LoadOptions {
             max_points: 1024,
             up_axis: None,
             seed: 0,
+            format: None,
         }
     }
 }
@@ -49,12 +60,21 @@ impl Default for LoadOptions {
 /// Reads a point cloud from `path`, whatever its format.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
     let err = |kind| LoadError::new(path, kind);
-    let format = detect_format(path).map_err(err)?;
+    let format = match opts.format {
+        Some(f) => f,
+        None => detect_format(path).map_err(err)?,
+    };
     let mut cloud = crate::contain_panics(|| match format {
         Format::Ply => ply::read(path, opts),
         Format::Las | Format::Laz => las::read(path, opts),
-        Format::Off | Format::Obj | Format::Stl => mesh::read(path, format, opts),
-        Format::Memory => unreachable!("detect_format never answers Memory"),
+        Format::Off => off::read(path, opts),
+        Format::Obj | Format::Stl => mesh::read(path, format, opts),
+        Format::Pcd => pcd::read(path, opts),
+        Format::Kitti => kitti::read(path, opts),
+        Format::Npy => npy::read(path, opts),
+        Format::Text => text::read(path, opts),
+        Format::E57 => e57::read(path, opts),
+        Format::Memory => Err(LoadErrorKind::UnknownFormat("memory".into())),
     })
     .map_err(|message| err(LoadErrorKind::Decoder(message)))?
     .map_err(err)?;
@@ -64,49 +84,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
         }));
     }
     cloud.meta.path = Some(path.to_path_buf());
-    cloud.up_axis = opts.up_axis.unwrap_or(match format {
-        Format::Las | Format::Laz => UpAxis::Z,
-        _ => UpAxis::Y,
-    });
+    cloud.up_axis = opts
+        .up_axis
+        .unwrap_or_else(|| format::spec(format).map_or(UpAxis::Y, |s| s.up_axis));
     Ok(cloud)
-}
-
-/// The format of a file, from its first bytes, or its extension when they say nothing.
-pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| LoadErrorKind::Io(e.to_string()))?;
-    let head = &head[..n];
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if n == 0 {
-        return Err(LoadErrorKind::EmptyFile);
-    }
-    if head.starts_with(b"LASF") {
-        return Ok(if ext == "laz" {
-            Format::Laz
-        } else {
-            Format::Las
-        });
-    }
-    if head.starts_with(b"ply") {
-        return Ok(Format::Ply);
-    }
-    if head.starts_with(b"OFF") || head.starts_with(b"COFF") || head.starts_with(b"NOFF") {
-        return Ok(Format::Off);
-    }
-    match ext.as_str() {
-        "ply" => Err(LoadErrorKind::NotFormat("PLY")),
-        "las" | "laz" => Err(LoadErrorKind::NotFormat("LAS")),
-        "off" => Err(LoadErrorKind::NotFormat("OFF")),
-        "obj" => Ok(Format::Obj),
-        "stl" => Ok(Format::Stl),
-        _ => Err(LoadErrorKind::UnknownFormat(ext)),
-    }
 }
 
 /// Points gathered by a reader, in f64 and in file coordinates, before re-centring.

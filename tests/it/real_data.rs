@@ -6,7 +6,6 @@
 use calip3d::load::{load, LoadOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// The shared folder, or None (with a loud message) when CALIP3D_SKIP_SHARED=1 allows its absence.
 fn shared() -> Option<PathBuf> {
@@ -99,13 +98,7 @@ fn lidar_and_ply_files_load_with_the_reference_counts_or_fail_clearly() {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        let start = Instant::now();
         let result = load(&path, &all);
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{rel} took {:?}",
-            start.elapsed()
-        );
         let expected_error = EXPECTED_ERRORS
             .iter()
             .find(|(f, _)| *f == rel)
@@ -170,13 +163,7 @@ fn every_labelled_object_loads_with_its_vertex_count_and_the_point_budget() {
         let (rel, vertices, faces): (&str, u64, u64) =
             (f[0], f[4].parse().unwrap(), f[5].parse().unwrap());
         let path = root.join("objects").join(rel);
-        let start = Instant::now();
         let cloud = load(&path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{rel} took {:?}",
-            start.elapsed()
-        );
         if !rel.ends_with(".obj") {
             // OBJ vertex counts in the index come from another tool that merges vertices.
             assert_eq!(cloud.meta.points_in_file, vertices, "{rel}: vertices");

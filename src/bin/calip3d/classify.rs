@@ -10,7 +10,7 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Point-cloud files (PLY, LAS, LAZ, OFF, OBJ, STL).
+    /// Point-cloud files (any format `calip3d info` reads; see README).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     #[command(flatten)]

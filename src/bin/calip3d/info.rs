@@ -18,9 +18,12 @@ pub struct Args {
     /// Points to read (0 = all; meshes: 0 gives the vertices, N samples N surface points).
     #[arg(long, default_value_t = 0)]
     pub max_points: usize,
-    /// Up axis (default: z for LAS/LAZ, y otherwise).
+    /// Up axis (default: z for LAS/LAZ, KITTI and E57, y otherwise).
     #[arg(long, value_enum)]
     pub up_axis: Option<UpAxisArg>,
+    /// Read the files as this format instead of detecting it (e.g. `kitti` for a `.bin`).
+    #[arg(long)]
+    pub format: Option<calip3d::Format>,
 }
 
 /// Names of the per-point attributes a cloud carries.
@@ -45,6 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let opts = LoadOptions {
         max_points: args.max_points,
         up_axis: args.up_axis.map(Into::into),
+        format: args.format,
         ..Default::default()
     };
     let mut failed = false;
@@ -71,10 +75,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     });
                     println!("{j}");
                 } else {
-                    let fmt = serde_json::to_value(m.format)?
-                        .as_str()
-                        .unwrap_or("")
-                        .to_uppercase();
+                    let fmt = calip3d::load::format::spec(m.format).map_or("in memory", |s| s.name);
                     println!("{file}");
                     let version = m.version.clone().unwrap_or_default();
                     let pf = m
@@ -82,6 +83,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                         .map(|p| format!(", point format {p}"))
                         .unwrap_or_default();
                     println!("  format      {fmt} {version}{pf}");
+                    println!(
+                        "  up axis     {}",
+                        serde_json::to_value(c.up_axis)?.as_str().unwrap_or("")
+                    );
                     let faces = m
                         .faces_in_file
                         .map(|f| format!(", {f} faces"))

@@ -30,9 +30,13 @@ pub struct ProjectionArgs {
     /// Points kept per cloud (deterministic subsample; 0 = all).
     #[arg(long, default_value_t = calip3d::load::LoadOptions::default().max_points)]
     pub max_points: usize,
-    /// Up axis of the input (default: z for LAS/LAZ, y otherwise).
+    /// Up axis of the input (default: z for LAS/LAZ, KITTI and E57, y otherwise).
     #[arg(long, value_enum)]
     pub up_axis: Option<UpAxisArg>,
+    /// Read every input as this format instead of detecting it (e.g. `kitti` for `.bin` scans):
+    /// ply, las, laz, off, obj, stl, pcd, kitti, npy, text (xyz, csv, txt, pts), e57.
+    #[arg(long)]
+    pub format: Option<calip3d::Format>,
     /// Where to project: auto (GPU if there is one), cpu or gpu.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
@@ -64,6 +68,7 @@ impl ProjectionArgs {
         calip3d::load::LoadOptions {
             max_points: self.max_points,
             up_axis: self.up_axis.map(UpAxis::from),
+            format: self.format,
             ..Default::default()
         }
     }
