@@ -10,6 +10,7 @@
 
 mod error;
 mod las;
+pub(crate) mod limits;
 mod mesh;
 mod ply;
 mod sample;
@@ -48,20 +49,50 @@ impl Default for LoadOptions {
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
     let err = |kind| LoadError::new(path, kind);
     let format = detect_format(path).map_err(err)?;
-    let mut cloud = crate::contain_panics(|| match format {
+    let mut cloud = finish(format, opts, || match format {
         Format::Ply => ply::read(path, opts),
         Format::Las | Format::Laz => las::read(path, opts),
         Format::Off | Format::Obj | Format::Stl => mesh::read(path, format, opts),
         Format::Memory => unreachable!("detect_format never answers Memory"),
     })
-    .map_err(|message| err(LoadErrorKind::Decoder(message)))?
     .map_err(err)?;
-    if cloud.is_empty() {
-        return Err(err(LoadErrorKind::NoPoints {
-            dropped: cloud.meta.dropped_non_finite,
-        }));
-    }
     cloud.meta.path = Some(path.to_path_buf());
+    Ok(cloud)
+}
+
+/// Reads a point cloud from a file's contents held in memory, with the same readers and checks
+/// as [`load`]; `extension` stands for the file's (it decides only when the first bytes say
+/// nothing). For fuzzing (`fuzz/`) and tests, which need no file on disk.
+#[doc(hidden)]
+pub fn load_bytes(
+    bytes: &[u8],
+    extension: &str,
+    opts: &LoadOptions,
+) -> Result<PointCloud, LoadErrorKind> {
+    let format = format_of(bytes, &extension.to_ascii_lowercase())?;
+    let len = bytes.len() as u64;
+    finish(format, opts, || match format {
+        Format::Ply => ply::read_from(std::io::Cursor::new(bytes), len, opts),
+        Format::Las | Format::Laz => {
+            las::read_from(std::io::Cursor::new(bytes.to_vec()), len, opts, "<memory>")
+        }
+        Format::Off | Format::Obj | Format::Stl => mesh::read_bytes(bytes, format, opts),
+        Format::Memory => unreachable!("format_of never answers Memory"),
+    })
+}
+
+/// Runs a reader with its panics contained, then refuses an empty cloud and sets the up axis.
+fn finish(
+    format: Format,
+    opts: &LoadOptions,
+    read: impl FnOnce() -> Result<PointCloud, LoadErrorKind>,
+) -> Result<PointCloud, LoadErrorKind> {
+    let mut cloud = crate::contain_panics(read).map_err(LoadErrorKind::Decoder)??;
+    if cloud.is_empty() {
+        return Err(LoadErrorKind::NoPoints {
+            dropped: cloud.meta.dropped_non_finite,
+        });
+    }
     cloud.up_axis = opts.up_axis.unwrap_or(match format {
         Format::Las | Format::Laz => UpAxis::Z,
         _ => UpAxis::Y,
@@ -75,13 +106,17 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(|e| LoadErrorKind::Io(e.to_string()))?;
-    let head = &head[..n];
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if n == 0 {
+    format_of(&head[..n], &ext)
+}
+
+/// The format of a file that starts with `head`, or else of its (lower-case) extension `ext`.
+fn format_of(head: &[u8], ext: &str) -> Result<Format, LoadErrorKind> {
+    if head.is_empty() {
         return Err(LoadErrorKind::EmptyFile);
     }
     if head.starts_with(b"LASF") {
@@ -97,13 +132,13 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
     if head.starts_with(b"OFF") || head.starts_with(b"COFF") || head.starts_with(b"NOFF") {
         return Ok(Format::Off);
     }
-    match ext.as_str() {
+    match ext {
         "ply" => Err(LoadErrorKind::NotFormat("PLY")),
         "las" | "laz" => Err(LoadErrorKind::NotFormat("LAS")),
         "off" => Err(LoadErrorKind::NotFormat("OFF")),
         "obj" => Ok(Format::Obj),
         "stl" => Ok(Format::Stl),
-        _ => Err(LoadErrorKind::UnknownFormat(ext)),
+        _ => Err(LoadErrorKind::UnknownFormat(ext.to_string())),
     }
 }
 

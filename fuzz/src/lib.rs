@@ -1,0 +1,58 @@
+//! What every fuzz target shares: an allocator that turns one huge allocation into a finding,
+//! and the call into calip3d's in-memory reader.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// The largest single allocation a reader may make on a fuzz input (the same 2 GiB as
+/// `-malloc_limit_mb=2048`, which libFuzzer enforces only in sanitizer builds).
+const MALLOC_LIMIT: usize = 2048 << 20;
+
+/// The system allocator, aborting (a libFuzzer crash, with the input saved) on any allocation
+/// over [`MALLOC_LIMIT`]: a size taken from the file that was not checked against it.
+pub struct LimitedAlloc;
+
+unsafe impl GlobalAlloc for LimitedAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        check(layout.size());
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        check(layout.size());
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        check(new_size);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+fn check(size: usize) {
+    if size > MALLOC_LIMIT {
+        // No formatting here: it could allocate inside the allocator.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"==fuzz== an allocation over 2048 MiB (malloc limit)\n",
+        );
+        std::process::abort();
+    }
+}
+
+#[global_allocator]
+static ALLOC: LimitedAlloc = LimitedAlloc;
+
+/// Reads `data` as a file with extension `ext`, as `calip3d::load::load` would. Errors are the
+/// expected outcome for most inputs; only an abort, a hang, or a panic that escapes is a finding.
+pub fn read(data: &[u8], ext: &str) {
+    let opts = calip3d::load::LoadOptions::default();
+    let _ = calip3d::load::load_bytes(data, ext, &opts);
+}
+
+/// Replaces libFuzzer's abort-on-any-panic hook by calip3d's, so that panics calip3d contains
+/// (third-party decoders on a malformed file, reported as errors) are not findings; a panic
+/// that escapes still aborts (libfuzzer-sys aborts when the target unwinds).
+pub fn init() {
+    calip3d::install_panic_hook();
+}
