@@ -57,19 +57,6 @@ pub fn check_bytes(bytes: u128, available: u64, what: &str) -> Result<(), LoadEr
     Ok(())
 }
 
-/// A capacity to preallocate for `count` items that take at least `min_item_bytes` bytes each in
-/// a file with `available` bytes: the count, but never more items than the file could hold. Use
-/// it for formats whose counts are hints (ASCII meshes), where a lie must not become an
-/// allocation.
-///
-/// ```ignore
-/// assert_eq!(capped_capacity(u64::MAX, 6, 600), 100);
-/// ```
-pub fn capped_capacity(count: u64, min_item_bytes: u64, available: u64) -> usize {
-    let fit = available / min_item_bytes.max(1);
-    usize::try_from(count.min(fit)).unwrap_or(usize::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,13 +84,10 @@ mod tests {
     }
 
     #[test]
-    fn blocks_and_capacities() {
+    fn blocks_and_remaining_bytes() {
         assert!(check_bytes(100, 100, "a record").is_ok());
         assert!(check_bytes(101, 100, "a record").is_err());
         assert_eq!(remaining(100, 30), 70);
         assert_eq!(remaining(100, 130), 0);
-        assert_eq!(capped_capacity(u64::MAX, 6, 600), 100);
-        assert_eq!(capped_capacity(5, 6, 600), 5);
-        assert_eq!(capped_capacity(5, 0, 2), 2);
     }
 }
