@@ -180,18 +180,23 @@ fn check_laz<R: Read + Seek>(
     };
     let variable = vlr.uses_variable_size_chunks();
     if compressor == POINTWISE_CHUNKED {
-        return Ok(table.map(|t| (0..t.len()).map(|k| t[k].point_count).sum()));
+        let held = |t: laz::laszip::ChunkTable| {
+            (0..t.len()).fold(0u64, |n, k| n.saturating_add(t[k].point_count))
+        };
+        return Ok(table.map(held));
     }
     let Some(layers) = vlr.items().iter().map(layers_of).sum::<Option<u64>>() else {
         return Ok(None);
     };
     // Walk the chunks as the decoder will: a raw first point, a point count, the layer sizes,
     // then the layers, which it reads into buffers of those sizes.
+    // (`LazVlr::items_size` sums in u16, which a crafted VLR overflows.)
+    let first_point: u64 = vlr.items().iter().map(|i| i.size() as u64).sum();
     let (mut pos, mut covered, mut k) = (data_start, 0u64, 0usize);
-    let head = vlr.items_size() + 4 + 4 * layers;
+    let head = first_point + 4 + 4 * layers;
     while covered < points && pos + head <= file_len {
         let mut sizes = vec![0u8; (4 + 4 * layers) as usize];
-        read_at(src, pos + vlr.items_size(), &mut sizes).map_err(io)?;
+        read_at(src, pos + first_point, &mut sizes).map_err(io)?;
         let in_chunk = u32::from_le_bytes(sizes[..4].try_into().expect("4 bytes")) as u64;
         let sum: u128 = sizes[4..]
             .chunks_exact(4)
@@ -202,12 +207,12 @@ fn check_laz<R: Read + Seek>(
             remaining(file_len, pos + head),
             &format!("layers of chunk {k}"),
         )?;
-        covered += match (&table, variable) {
+        covered = covered.saturating_add(match (&table, variable) {
             (_, false) => vlr.chunk_size() as u64,
             (Some(t), true) if k < t.len() => t[k].point_count,
             (Some(_), true) => break,
             (None, true) => in_chunk,
-        };
+        });
         pos += head + sum as u64;
         k += 1;
     }
