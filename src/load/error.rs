@@ -24,6 +24,7 @@ impl LoadError {
 
 /// The problems a file can have.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadErrorKind {
     #[error("cannot read: {0}")]
     /// The file could not be opened or read.
@@ -69,4 +70,15 @@ pub enum LoadErrorKind {
     #[error("the decoder failed: {0}")]
     /// A third-party decoder panicked on the file; the panic was contained.
     Decoder(String),
+    #[error("the header claims {what} ({claimed} bytes), more than the {available} bytes the file holds there")]
+    /// A size stated in the file (a count times a record size, a record length, an offset) that
+    /// the file cannot hold; caught before anything is allocated for it.
+    ClaimsMoreThanFile {
+        /// What the header claims, e.g. `1099511627776 points of 20 bytes`.
+        what: String,
+        /// The bytes that claim needs (a product of two stated sizes, so it cannot overflow).
+        claimed: u128,
+        /// The bytes the file holds where the claim must fit.
+        available: u64,
+    },
 }

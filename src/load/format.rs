@@ -252,18 +252,25 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
             Err(e) => return Err(LoadErrorKind::Io(e.to_string())),
         }
     }
-    if n == 0 {
-        return Err(LoadErrorKind::EmptyFile);
-    }
-    let head = &head[..n];
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let by_ext = FORMATS
-        .iter()
-        .find(|s| s.extensions.contains(&ext.as_str()));
+    let len = file
+        .metadata()
+        .map_err(|e| LoadErrorKind::Io(e.to_string()))?
+        .len();
+    format_of(&head[..n], &ext, len)
+}
+
+/// The format of a file of `len` bytes that starts with `head`, or else of its (lower-case)
+/// extension `ext`.
+pub(crate) fn format_of(head: &[u8], ext: &str, len: u64) -> Result<Format, LoadErrorKind> {
+    if head.is_empty() {
+        return Err(LoadErrorKind::EmptyFile);
+    }
+    let by_ext = FORMATS.iter().find(|s| s.extensions.contains(&ext));
     if let Some(found) = FORMATS.iter().find(|s| s.magic.is_some_and(|m| m(head))) {
         // LAS and LAZ share their magic: the extension tells them apart.
         return Ok(match by_ext {
@@ -275,22 +282,16 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
         return Ok(Format::Off);
     }
     let Some(spec) = by_ext else {
-        return Err(LoadErrorKind::UnknownFormat(ext));
+        return Err(LoadErrorKind::UnknownFormat(ext.to_string()));
     };
     if spec.magic.is_some() {
         return Err(LoadErrorKind::NotFormat(spec.name));
     }
-    if spec.format == Format::Kitti {
-        let len = file
-            .metadata()
-            .map_err(|e| LoadErrorKind::Io(e.to_string()))?
-            .len();
-        if len % KITTI_POINT_BYTES != 0 {
-            return Err(LoadErrorKind::BadHeader(format!(
-                "a .bin file of {len} bytes is not a KITTI velodyne scan (a whole number of \
-                 16-byte points: x, y, z, reflectance as float32); use --format to say what it is"
-            )));
-        }
+    if spec.format == Format::Kitti && len % KITTI_POINT_BYTES != 0 {
+        return Err(LoadErrorKind::BadHeader(format!(
+            "a .bin file of {len} bytes is not a KITTI velodyne scan (a whole number of \
+             16-byte points: x, y, z, reflectance as float32); use --format to say what it is"
+        )));
     }
     Ok(spec.format)
 }

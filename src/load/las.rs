@@ -1,16 +1,34 @@
 //! LAS and LAZ (1.0–1.4, point formats 0–10, COPC as LAZ) with the `las` crate, streamed through
 //! a reservoir so memory is bounded by the point budget, not by the file.
+//!
+//! Before the `las` crate opens a file, [`check_header`] reads its raw structures (`las::raw`) and
+//! checks every size they state against the file: the header, each VLR and EVLR, the points, and
+//! for LAZ the LASzip VLR, the chunk table and each layered chunk's layer sizes. The `las` and
+//! `laz` crates allocate what those fields say (`Vlr::read_from`, `ChunkTable::read`, the layered
+//! decoders' buffers), so a lie there would be an allocation that aborts the process.
 
+use super::limits::{check_bytes, check_records, remaining};
 use super::{extend_bounds, Gathered, LoadErrorKind, LoadOptions, Reservoir};
 use crate::cloud::{Format, PointCloud, SourceMeta};
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Points decoded per call to the `las` reader.
 const CHUNK: u64 = 65_536;
+/// Bytes of a VLR header (before its record).
+const VLR_HEADER: u64 = 54;
+/// Bytes of an EVLR header (before its record).
+const EVLR_HEADER: u64 = 60;
+/// Bytes of the fixed part of the LASzip VLR's record, before its 6-byte items.
+const LASZIP_VLR_FIXED: u64 = 34;
+/// The LASzip VLR's user id and record id.
+const LASZIP_USER_ID: &[u8] = b"laszip encoded";
+const LASZIP_RECORD_ID: u16 = 22204;
+/// LASzip compressor types that have a chunk table, and the layered one (LAS 1.4 formats 6–10).
+const POINTWISE_CHUNKED: u16 = 2;
+const LAYERED_CHUNKED: u16 = 3;
 
-/// What the public header block says, read by hand so that lies are caught before any reader
-/// allocates for them.
+/// What the public header block says, checked against the file.
 #[derive(Debug)]
 struct RawHeader {
     version: (u8, u8),
@@ -21,24 +39,267 @@ struct RawHeader {
     vlr_count_fix: Option<u32>,
 }
 
-/// Walks the VLR headers between the public header and the point data: how many of the claimed
-/// `n_vlrs` records fit there.
-fn vlrs_that_fit(path: &Path, header_size: u64, offset: u64, n_vlrs: u64) -> std::io::Result<u64> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
-    let (mut pos, mut count) = (header_size, 0);
-    while count < n_vlrs && pos + 54 <= offset {
-        let mut vlr = [0u8; 54];
-        f.seek(SeekFrom::Start(pos))?;
-        f.read_exact(&mut vlr)?;
-        let body = u16::from_le_bytes([vlr[20], vlr[21]]) as u64;
-        if pos + 54 + body > offset {
+/// Reads `buf.len()` bytes at `pos`.
+fn read_at<R: Read + Seek>(src: &mut R, pos: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    src.seek(SeekFrom::Start(pos))?;
+    src.read_exact(buf)
+}
+
+fn u32_at<R: Read + Seek>(src: &mut R, pos: u64) -> std::io::Result<u32> {
+    let mut b = [0u8; 4];
+    read_at(src, pos, &mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Walks the VLRs between the public header and the point data: how many of the claimed
+/// `n_vlrs` records fit there, and the LASzip VLR's record if one of them is it. Each record's
+/// length is checked before `las::raw::Vlr` reads (and allocates) it.
+fn walk_vlrs<R: Read + Seek>(
+    src: &mut R,
+    header_size: u64,
+    offset: u64,
+    n_vlrs: u64,
+) -> std::io::Result<(u64, Option<Vec<u8>>)> {
+    let (mut pos, mut count, mut laszip) = (header_size, 0, None);
+    while count < n_vlrs && pos + VLR_HEADER <= offset {
+        let mut head = [0u8; VLR_HEADER as usize];
+        read_at(src, pos, &mut head)?;
+        let body = u16::from_le_bytes([head[20], head[21]]) as u64;
+        if pos + VLR_HEADER + body > offset {
             break;
         }
-        pos += 54 + body;
+        let user_id = head[2..18].split(|&b| b == 0).next().unwrap_or(&[]);
+        let record_id = u16::from_le_bytes([head[18], head[19]]);
+        if user_id == LASZIP_USER_ID && record_id == LASZIP_RECORD_ID {
+            src.seek(SeekFrom::Start(pos))?;
+            let vlr = las::raw::Vlr::read_from(&mut *src, false).map_err(std::io::Error::other)?;
+            laszip = Some(vlr.data);
+        }
+        pos += VLR_HEADER + body;
         count += 1;
     }
-    Ok(count)
+    Ok((count, laszip))
+}
+
+/// Checks the EVLRs: the claimed count fits after their start, and each one's record length
+/// (a `u64`, which `las::raw::Vlr::read_from` would allocate) fits in the rest of the file.
+fn check_evlrs<R: Read + Seek>(
+    src: &mut R,
+    evlr: &las::raw::header::Evlr,
+    file_len: u64,
+) -> Result<(), LoadErrorKind> {
+    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let start = evlr.start_of_first_evlr;
+    let n = evlr.number_of_evlrs as u64;
+    check_records(n, EVLR_HEADER, remaining(file_len, start), "EVLRs")?;
+    let mut pos = start;
+    for _ in 0..n {
+        let mut head = [0u8; EVLR_HEADER as usize];
+        read_at(src, pos, &mut head).map_err(io)?;
+        let body = u64::from_le_bytes(head[20..28].try_into().expect("8 bytes"));
+        let record = EVLR_HEADER as u128 + body as u128;
+        check_bytes(
+            record,
+            remaining(file_len, pos),
+            &format!("an EVLR record of {body} bytes"),
+        )?;
+        pos += record as u64;
+    }
+    Ok(())
+}
+
+/// Layer sizes a layered LAZ chunk states for one item (`laz`'s v3/v4 field decompressors each
+/// read this many `u32`s), or None for an item the layered decoder does not take.
+fn layers_of(item: &laz::LazItem) -> Option<u64> {
+    use laz::LazItemType::*;
+    if !matches!(item.version(), 3 | 4) {
+        return None;
+    }
+    Some(match item.item_type() {
+        Point14 => 9,
+        RGB14 | WavePacket14 => 1,
+        RGBNIR14 => 2,
+        Byte14(n) => n as u64,
+        _ => return None,
+    })
+}
+
+/// Checks the LAZ structures that the `laz` crate allocates for, before it reads them: the LASzip
+/// VLR's item count, the chunk table (its offset, and a chunk count that fits in the point data
+/// before it) and, for layered chunks (formats 6–10), the layer sizes at the start of every chunk
+/// the decoder will reach. Returns how many points the chunks hold, when they say.
+fn check_laz<R: Read + Seek>(
+    src: &mut R,
+    laszip: &[u8],
+    offset: u64,
+    file_len: u64,
+    points: u64,
+) -> Result<Option<u64>, LoadErrorKind> {
+    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let available = laszip.len() as u64;
+    check_bytes(LASZIP_VLR_FIXED as u128, available, "a LASzip VLR")?;
+    let n_items = u16::from_le_bytes([laszip[32], laszip[33]]) as u64;
+    check_records(n_items, 6, available - LASZIP_VLR_FIXED, "LASzip items")?;
+    let vlr = laz::LazVlr::from_buffer(laszip)
+        .map_err(|e| LoadErrorKind::BadHeader(format!("bad LASzip VLR: {e}")))?;
+    let compressor = u16::from_le_bytes([laszip[0], laszip[1]]);
+    if compressor != POINTWISE_CHUNKED && compressor != LAYERED_CHUNKED {
+        return Ok(None);
+    }
+    // The 8 bytes at the start of the point data give the chunk table's offset; a writer that
+    // could not seek back leaves it there and puts it in the file's last 8 bytes instead.
+    check_bytes(8, remaining(file_len, offset), "a chunk table offset")?;
+    let mut at = [0u8; 8];
+    read_at(src, offset, &mut at).map_err(io)?;
+    let mut table_pos = i64::from_le_bytes(at);
+    if table_pos <= offset as i64 && file_len >= 8 {
+        read_at(src, file_len - 8, &mut at).map_err(io)?;
+        table_pos = i64::from_le_bytes(at);
+    }
+    let data_start = offset + 8;
+    let table = if table_pos > offset as i64 {
+        let table_pos = table_pos as u64;
+        check_bytes(
+            table_pos as u128 + 8,
+            file_len,
+            &format!("a chunk table at byte {table_pos}"),
+        )?;
+        let chunks = u32_at(src, table_pos + 4).map_err(io)? as u64;
+        // Every chunk holds at least one byte of point data before the table.
+        check_records(
+            chunks,
+            1,
+            remaining(table_pos, data_start),
+            "chunks in the chunk table",
+        )?;
+        src.seek(SeekFrom::Start(offset)).map_err(io)?;
+        // A table that does not decode is left to `laz`, which reports it.
+        laz::laszip::ChunkTable::read_from(&mut *src, &vlr).ok()
+    } else {
+        None
+    };
+    let variable = vlr.uses_variable_size_chunks();
+    if compressor == POINTWISE_CHUNKED {
+        let held = |t: laz::laszip::ChunkTable| {
+            (0..t.len()).fold(0u64, |n, k| n.saturating_add(t[k].point_count))
+        };
+        return Ok(table.map(held));
+    }
+    let Some(layers) = vlr.items().iter().map(layers_of).sum::<Option<u64>>() else {
+        return Ok(None);
+    };
+    // Walk the chunks as the decoder will: a raw first point, a point count, the layer sizes,
+    // then the layers, which it reads into buffers of those sizes.
+    // (`LazVlr::items_size` sums in u16, which a crafted VLR overflows.)
+    let first_point: u64 = vlr.items().iter().map(|i| i.size() as u64).sum();
+    let (mut pos, mut covered, mut k) = (data_start, 0u64, 0usize);
+    let head = first_point + 4 + 4 * layers;
+    while covered < points && pos + head <= file_len {
+        let mut sizes = vec![0u8; (4 + 4 * layers) as usize];
+        read_at(src, pos + first_point, &mut sizes).map_err(io)?;
+        let in_chunk = u32::from_le_bytes(sizes[..4].try_into().expect("4 bytes")) as u64;
+        let sum: u128 = sizes[4..]
+            .chunks_exact(4)
+            .map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes")) as u128)
+            .sum();
+        check_bytes(
+            sum,
+            remaining(file_len, pos + head),
+            &format!("layers of chunk {k}"),
+        )?;
+        covered = covered.saturating_add(match (&table, variable) {
+            (_, false) => vlr.chunk_size() as u64,
+            (Some(t), true) if k < t.len() => t[k].point_count,
+            (Some(_), true) => break,
+            (None, true) => in_chunk,
+        });
+        pos += head + sum as u64;
+        k += 1;
+    }
+    Ok(Some(covered))
+}
+
+/// Reads the public header (`las::raw::Header`) and checks it, its VLRs and EVLRs, the points and,
+/// for LAZ, the LASzip structures against the `file_len` bytes of the file.
+fn check_header<R: Read + Seek>(
+    src: &mut R,
+    file_len: u64,
+    name: &str,
+) -> Result<RawHeader, LoadErrorKind> {
+    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let mut magic = [0u8; 4];
+    if file_len < 227 || read_at(src, 0, &mut magic).is_err() || &magic != b"LASF" {
+        return Err(LoadErrorKind::BadHeader(format!(
+            "header is {} bytes, a LAS header needs at least 227",
+            file_len.min(375)
+        )));
+    }
+    src.seek(SeekFrom::Start(0)).map_err(io)?;
+    let raw = las::raw::Header::read_from(&mut *src)
+        .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header: {e}")))?;
+    let version = (raw.version.major, raw.version.minor);
+    let header_size = raw.header_size as u64;
+    let offset = raw.offset_to_point_data as u64;
+    let n_vlrs = raw.number_of_variable_length_records as u64;
+    let record_len = raw.point_data_record_length as u64;
+    let legacy_points = raw.number_of_point_records as u64;
+    let large_points = raw
+        .large_file
+        .filter(|_| header_size >= 375)
+        .map_or(0, |l| l.number_of_point_records);
+    let points = if large_points > 0 {
+        large_points
+    } else {
+        legacy_points
+    };
+    let point_format = raw.point_data_record_format & 0x3F;
+    let compressed = raw.point_data_record_format & 0x80 != 0;
+    if point_format > 10 {
+        return Err(LoadErrorKind::UnknownPointFormat(point_format));
+    }
+    if header_size < 227 || offset < header_size || offset > file_len {
+        return Err(LoadErrorKind::BadHeader(format!(
+            "header size {header_size} and point data offset {offset} do not fit a {file_len}-byte file"
+        )));
+    }
+    // Some writers put a wrong VLR count in the header (and readers that trust it allocate for
+    // billions of records): count the records that really lie before the points instead.
+    let (fit, laszip) = walk_vlrs(src, header_size, offset, n_vlrs).map_err(io)?;
+    let vlr_count_fix = (fit < n_vlrs).then(|| {
+        log::warn!("{name}: header says {n_vlrs} VLRs, {fit} lie before the points; reading {fit}");
+        fit as u32
+    });
+    if let Some(evlr) = &raw.evlr {
+        check_evlrs(src, evlr, file_len)?;
+    }
+    if !compressed && record_len > 0 {
+        let found = remaining(file_len, offset) / record_len;
+        if found < points {
+            return Err(LoadErrorKind::Truncated {
+                expected: points,
+                found,
+            });
+        }
+    }
+    if let (true, Some(laszip)) = (compressed, &laszip) {
+        let decoded = points.max(legacy_points);
+        if let Some(found) = check_laz(src, laszip, offset, file_len, decoded)? {
+            if found < points {
+                return Err(LoadErrorKind::Truncated {
+                    expected: points,
+                    found,
+                });
+            }
+        }
+    }
+    src.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(RawHeader {
+        version,
+        point_format,
+        compressed,
+        points,
+        vlr_count_fix,
+    })
 }
 
 /// A reader that shows a corrected VLR count (bytes 100–103 of the header) and the file as it is
@@ -63,93 +324,42 @@ impl<R: Read> Read for PatchedVlrCount<R> {
     }
 }
 
-impl<R: std::io::Seek> std::io::Seek for PatchedVlrCount<R> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+impl<R: Seek> Seek for PatchedVlrCount<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         self.pos = self.inner.seek(to)?;
         Ok(self.pos)
     }
 }
 
-fn check_header(path: &Path) -> Result<RawHeader, LoadErrorKind> {
+/// Reads the LAS/LAZ file at `path`, streaming it.
+pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
     let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
-    let file_len = std::fs::metadata(path).map_err(io)?.len();
-    let mut h = vec![0u8; 375.min(file_len as usize)];
-    std::fs::File::open(path)
-        .map_err(io)?
-        .read_exact(&mut h)
-        .map_err(io)?;
-    if h.len() < 227 || &h[..4] != b"LASF" {
-        return Err(LoadErrorKind::BadHeader(format!(
-            "header is {} bytes, a LAS header needs at least 227",
-            h.len()
-        )));
-    }
-    let u16_at = |o: usize| u16::from_le_bytes([h[o], h[o + 1]]) as u64;
-    let u32_at = |o: usize| u32::from_le_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]) as u64;
-    let version = (h[24], h[25]);
-    let header_size = u16_at(94);
-    let offset = u32_at(96);
-    let n_vlrs = u32_at(100);
-    let format_byte = h[104];
-    let record_len = u16_at(105);
-    let mut points = u32_at(107);
-    if version >= (1, 4) && h.len() >= 255 && header_size >= 375 {
-        let p = u64::from_le_bytes(h[247..255].try_into().expect("8 bytes"));
-        if p > 0 {
-            points = p;
-        }
-    }
-    let point_format = format_byte & 0x3F;
-    let compressed = format_byte & 0x80 != 0;
-    if point_format > 10 {
-        return Err(LoadErrorKind::UnknownPointFormat(point_format));
-    }
-    if header_size < 227 || offset < header_size || offset > file_len {
-        return Err(LoadErrorKind::BadHeader(format!(
-            "header size {header_size} and point data offset {offset} do not fit a {file_len}-byte file"
-        )));
-    }
-    // Some writers put a wrong VLR count in the header (and readers that trust it allocate for
-    // billions of records): count the records that really lie before the points instead.
-    let fit = vlrs_that_fit(path, header_size, offset, n_vlrs).map_err(io)?;
-    let vlr_count_fix = (fit < n_vlrs).then(|| {
-        log::warn!(
-            "{}: header says {n_vlrs} VLRs, {fit} lie before the points; reading {fit}",
-            path.display()
-        );
-        fit as u32
-    });
-    if !compressed && record_len > 0 {
-        let found = (file_len - offset) / record_len;
-        if found < points {
-            return Err(LoadErrorKind::Truncated {
-                expected: points,
-                found,
-            });
-        }
-    }
-    Ok(RawHeader {
-        version,
-        point_format,
-        compressed,
-        points,
-        vlr_count_fix,
-    })
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    read_from(
+        std::io::BufReader::new(file),
+        len,
+        opts,
+        &path.display().to_string(),
+    )
 }
 
-pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let raw = check_header(path)?;
+/// Reads LAS/LAZ from `src`, which holds `file_len` bytes; `name` names it in warnings.
+pub(super) fn read_from<R: Read + Seek + Send + Sync + 'static>(
+    mut src: R,
+    file_len: u64,
+    opts: &LoadOptions,
+    name: &str,
+) -> Result<PointCloud, LoadErrorKind> {
+    let raw = check_header(&mut src, file_len, name)?;
     let las_err = |e: las::Error| LoadErrorKind::BadData(e.to_string());
-    let file = std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?,
-    );
     let opened = match raw.vlr_count_fix {
         Some(n) => las::Reader::new(PatchedVlrCount {
-            inner: file,
+            inner: src,
             pos: 0,
             count: n.to_le_bytes(),
         }),
-        None => las::Reader::new(file),
+        None => las::Reader::new(src),
     };
     let mut reader = opened
         .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header and VLRs: {e}")))?;

@@ -2,6 +2,7 @@
 //! `off.rs`, PLY with faces): area-weighted and seeded. A mesh without faces is a point cloud of its
 //! vertices.
 
+use super::limits::check_records;
 use super::sample::SplitMix64;
 use super::{extend_bounds, Gathered, LoadErrorKind, LoadOptions, Reservoir};
 use crate::cloud::{Format, PointCloud, SourceMeta};
@@ -20,9 +21,18 @@ pub(super) fn read(
     opts: &LoadOptions,
 ) -> Result<PointCloud, LoadErrorKind> {
     let bytes = std::fs::read(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
+    read_bytes(&bytes, format, opts)
+}
+
+/// Reads a mesh from a file's contents.
+pub(super) fn read_bytes(
+    bytes: &[u8],
+    format: Format,
+    opts: &LoadOptions,
+) -> Result<PointCloud, LoadErrorKind> {
     let mesh = match format {
-        Format::Obj => parse_obj(&text(&bytes, "OBJ")?)?,
-        Format::Stl => parse_stl(&bytes)?,
+        Format::Obj => parse_obj(&text(bytes, "OBJ")?)?,
+        Format::Stl => parse_stl(bytes)?,
         _ => unreachable!("not a mesh format"),
     };
     let meta = SourceMeta {
@@ -104,12 +114,10 @@ pub(crate) fn parse_stl(bytes: &[u8]) -> Result<Mesh, LoadErrorKind> {
     let mut mesh = Mesh::default();
     if is_binary {
         let n = count.ok_or(LoadErrorKind::NotFormat("STL"))?;
-        if binary_len(n) > bytes.len() {
-            let found = bytes.len().saturating_sub(84) / 50;
-            return Err(LoadErrorKind::BadData(format!(
-                "header says {n} triangles, file holds {found}"
-            )));
-        }
+        // Checked before the vertices are allocated: 50 bytes a triangle after the 84-byte header.
+        check_records(n as u64, 50, bytes.len() as u64 - 84, "triangles")?;
+        mesh.vertices.reserve_exact(3 * n);
+        mesh.faces.reserve_exact(n);
         for t in 0..n {
             let facet = &bytes[84 + 50 * t..][..50];
             let base = mesh.vertices.len() as i64;
@@ -288,10 +296,13 @@ mod tests {
         let a = b"solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid t\n";
         assert_eq!(parse_stl(a).unwrap().faces, vec![vec![0, 1, 2]]);
         let err = parse_stl(&b[..100]).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("header says 1 triangles, file holds 0"),
-            "{err}"
+        assert_eq!(
+            err,
+            LoadErrorKind::ClaimsMoreThanFile {
+                what: "1 triangles of at least 50 bytes".into(),
+                claimed: 50,
+                available: 16
+            }
         );
     }
 }

@@ -14,6 +14,7 @@ pub mod format;
 mod inputs;
 mod kitti;
 mod las;
+pub(crate) mod limits;
 mod mesh;
 pub(crate) mod npy;
 mod off;
@@ -64,7 +65,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
         Some(f) => f,
         None => detect_format(path).map_err(err)?,
     };
-    let mut cloud = crate::contain_panics(|| match format {
+    let mut cloud = finish(format, opts, || match format {
         Format::Ply => ply::read(path, opts),
         Format::Las | Format::Laz => las::read(path, opts),
         Format::Off => off::read(path, opts),
@@ -76,14 +77,64 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
         Format::E57 => e57::read(path, opts),
         Format::Memory => Err(LoadErrorKind::UnknownFormat("memory".into())),
     })
-    .map_err(|message| err(LoadErrorKind::Decoder(message)))?
     .map_err(err)?;
-    if cloud.is_empty() {
-        return Err(err(LoadErrorKind::NoPoints {
-            dropped: cloud.meta.dropped_non_finite,
-        }));
-    }
     cloud.meta.path = Some(path.to_path_buf());
+    Ok(cloud)
+}
+
+/// Reads a point cloud from a file's contents held in memory, with the same readers and checks
+/// as [`load`]; `extension` stands for the file's (it decides only when the first bytes say
+/// nothing). For fuzzing (`fuzz/`) and tests, which need no file on disk. Formats whose readers
+/// only take a path (PCD, KITTI, NPY, text, E57) go through a temporary file.
+#[doc(hidden)]
+pub fn load_bytes(
+    bytes: &[u8],
+    extension: &str,
+    opts: &LoadOptions,
+) -> Result<PointCloud, LoadErrorKind> {
+    let len = bytes.len() as u64;
+    let format = format::format_of(bytes, &extension.to_ascii_lowercase(), len)?;
+    finish(format, opts, || match format {
+        Format::Ply => ply::read_from(std::io::Cursor::new(bytes), len, opts),
+        Format::Las | Format::Laz => {
+            las::read_from(std::io::Cursor::new(bytes.to_vec()), len, opts, "<memory>")
+        }
+        Format::Off => off::read_bytes(bytes, opts),
+        Format::Obj | Format::Stl => mesh::read_bytes(bytes, format, opts),
+        _ => {
+            let file = tempfile_with(bytes, extension)?;
+            let opts = LoadOptions {
+                format: Some(format),
+                ..opts.clone()
+            };
+            load(file.path(), &opts).map_err(|e| e.kind)
+        }
+    })
+}
+
+fn tempfile_with(bytes: &[u8], extension: &str) -> Result<tempfile::NamedTempFile, LoadErrorKind> {
+    use std::io::Write;
+    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let mut file = tempfile::Builder::new()
+        .suffix(&format!(".{extension}"))
+        .tempfile()
+        .map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    Ok(file)
+}
+
+/// Runs a reader with its panics contained, then refuses an empty cloud and sets the up axis.
+fn finish(
+    format: Format,
+    opts: &LoadOptions,
+    read: impl FnOnce() -> Result<PointCloud, LoadErrorKind>,
+) -> Result<PointCloud, LoadErrorKind> {
+    let mut cloud = crate::contain_panics(read).map_err(LoadErrorKind::Decoder)??;
+    if cloud.is_empty() {
+        return Err(LoadErrorKind::NoPoints {
+            dropped: cloud.meta.dropped_non_finite,
+        });
+    }
     cloud.up_axis = opts
         .up_axis
         .unwrap_or_else(|| format::spec(format).map_or(UpAxis::Y, |s| s.up_axis));

@@ -235,7 +235,12 @@ pub(crate) fn parse_off(text: &str) -> Result<(Mesh, String), LoadErrorKind> {
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
     let bytes = std::fs::read(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
-    let (mesh, keyword) = parse_off(&text(&bytes, "OFF")?)?;
+    read_bytes(&bytes, opts)
+}
+
+/// Reads an OFF file's contents.
+pub(super) fn read_bytes(bytes: &[u8], opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
+    let (mesh, keyword) = parse_off(&text(bytes, "OFF")?)?;
     let meta = SourceMeta {
         format: Format::Off,
         version: Some(keyword),

@@ -1,12 +1,15 @@
 //! PLY: ASCII and binary (either endianness) through ply-rs-bw, any scalar type for x/y/z; extra
 //! elements and list properties are skipped; a face element makes it a mesh to sample.
 
+use super::limits::{check_records, remaining};
 use super::mesh::{sample_mesh, Mesh};
 use super::{extend_bounds, Gathered, LoadErrorKind, LoadOptions, Reservoir};
 use crate::cloud::{Format, PointCloud, SourceMeta};
 use ply_rs_bw::parser::{Parser, Reader};
-use ply_rs_bw::ply::{Encoding, Property, PropertyAccess};
-use std::io::BufReader;
+use ply_rs_bw::ply::{
+    ElementDef, Encoding, Header, Property, PropertyAccess, PropertyType, ScalarType,
+};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 #[derive(Default)]
@@ -97,12 +100,76 @@ impl PropertyAccess for Skip {
     }
 }
 
+/// The fewest bytes one element can take: the sum of its scalar sizes and list counts' sizes
+/// (empty lists) in binary, at least one character and a separator per property in ASCII; at
+/// least 1, so that a count of property-less elements cannot claim more than the file holds.
+fn min_element_bytes(def: &ElementDef, encoding: Encoding) -> u64 {
+    let size = |t: &ScalarType| match t {
+        ScalarType::Char | ScalarType::UChar => 1,
+        ScalarType::Short | ScalarType::UShort => 2,
+        ScalarType::Int | ScalarType::UInt | ScalarType::Float => 4,
+        ScalarType::Double => 8,
+    };
+    let bytes: u64 = match encoding {
+        Encoding::Ascii => 2 * def.properties.len() as u64,
+        _ => def
+            .properties
+            .values()
+            .map(|p| match &p.data_type {
+                PropertyType::Scalar(t) | PropertyType::List(t, _) => size(t),
+            })
+            .sum(),
+    };
+    bytes.max(1)
+}
+
+/// Bytes up to and including the `end_header` line, or None when it is not in the first MiB.
+fn header_len<R: Read + Seek>(src: &mut R) -> std::io::Result<Option<u64>> {
+    let mut head = Vec::new();
+    src.by_ref().take(1 << 20).read_to_end(&mut head)?;
+    src.seek(SeekFrom::Start(0))?;
+    let Some(at) = head.windows(10).position(|w| w == b"end_header") else {
+        return Ok(None);
+    };
+    Ok(head[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|nl| (at + nl + 1) as u64))
+}
+
+/// Checks every element count against the bytes after the header (before any is read).
+fn check_counts(header: &Header, body: u64) -> Result<(), LoadErrorKind> {
+    // The last ASCII line may lack its newline.
+    let mut left = body + u64::from(header.encoding == Encoding::Ascii);
+    for (name, def) in &header.elements {
+        let min = min_element_bytes(def, header.encoding);
+        let what = format!("`{name}` elements");
+        left -= check_records(def.count as u64, min, left, &what)?;
+    }
+    Ok(())
+}
+
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let file = std::fs::File::open(path).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
-    let mut reader = Reader::new(BufReader::new(file));
+    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    read_from(BufReader::new(file), len, opts)
+}
+
+/// Reads PLY from `src`, which holds `file_len` bytes.
+pub(super) fn read_from<R: BufRead + Seek>(
+    mut src: R,
+    file_len: u64,
+    opts: &LoadOptions,
+) -> Result<PointCloud, LoadErrorKind> {
+    let header_bytes = header_len(&mut src).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
+    let mut reader = Reader::new(src);
     let header = Parser::<Skip>::new()
         .read_header(&mut reader)
         .map_err(|e| LoadErrorKind::BadHeader(e.to_string()))?;
+    if let Some(header_bytes) = header_bytes {
+        check_counts(&header, remaining(file_len, header_bytes))?;
+    }
     let version = format!(
         "{} {}.{}",
         match header.encoding {

@@ -218,7 +218,7 @@ fn broken_headers_and_bodies_give_clear_errors_fast() {
         ("magic.ply", b"plx\nformat ascii 1.0\n".to_vec(), "not a PLY file"),
         ("empty.ply", vec![], "empty file"),
         ("huge.ply", b"ply\nformat binary_little_endian 1.0\nelement vertex 4000000000\nproperty float x\nproperty float y\nproperty float z\nend_header\n\0\0\0\0".to_vec(), "vertex"),
-        ("short.ply", b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n1 2 3\n".to_vec(), "3 declared"),
+        ("short.ply", b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n1 2 3\n".to_vec(), "claims 3 `vertex` elements"),
         ("nan.ply", nan_ply(), "no points (2 dropped for NaN or infinite coordinates)"),
         ("format11.las", las_header(11, 0), "unknown point format 11"),
         ("liar.las", las_header(0, 5000), "truncated: header says 5000 points, file holds 0"),
