@@ -287,7 +287,7 @@ pub(crate) fn format_of(head: &[u8], ext: &str, len: u64) -> Result<Format, Load
     if spec.magic.is_some() {
         return Err(LoadErrorKind::NotFormat(spec.name));
     }
-    if spec.format == Format::Kitti && len % KITTI_POINT_BYTES != 0 {
+    if spec.format == Format::Kitti && !len.is_multiple_of(KITTI_POINT_BYTES) {
         return Err(LoadErrorKind::BadHeader(format!(
             "a .bin file of {len} bytes is not a KITTI velodyne scan (a whole number of \
              16-byte points: x, y, z, reflectance as float32); use --format to say what it is"
