@@ -407,3 +407,53 @@ fn a_large_las_is_streamed_within_a_memory_bound() {
     assert!(peak_kib < 150 * 1024, "peak RSS {peak_kib} KiB");
     eprintln!("peak RSS for a 3M-point LAS: {} MiB", peak_kib / 1024);
 }
+
+/// Files that aborted the whole process before the readers checked their sizes (a LAZ chunk table
+/// of 2³¹ chunks, an EVLR that claims a 4 GB record) are error records among the good files'
+/// records, and a resume records them again without duplicating anything.
+#[test]
+fn files_that_used_to_abort_the_process_are_error_records_and_resume_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scans");
+    std::fs::create_dir(&data).unwrap();
+    for k in 0..3 {
+        write_ply(&data.join(format!("good{k}.ply")), &box_cloud(k, 250));
+    }
+    let poison = [
+        "laz_chunk_table_2e31_chunks.laz",
+        "las_evlr_4gib_record.las",
+    ];
+    for name in poison {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/fuzz")
+                .join(name),
+            data.join(name),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("results.jsonl");
+    let check = |run: std::process::Output| {
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+        assert_eq!(records.len(), 5, "{records:?}");
+        for name in poison {
+            let r: Vec<&Value> = records
+                .iter()
+                .filter(|r| r["file"].as_str().unwrap().ends_with(name))
+                .collect();
+            assert_eq!(r.len(), 1, "{name}: {records:?}");
+            assert_eq!(r[0]["ok"], false);
+            let error = r[0]["error"].as_str().unwrap();
+            assert!(error.contains(name) && error.contains("claims"), "{error}");
+        }
+        assert_eq!(records.iter().filter(|r| r["ok"] == true).count(), 3);
+    };
+    check(batch(&[&data], &out, &[]));
+    check(batch(&[&data], &out, &["--resume"]));
+}
