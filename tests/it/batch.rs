@@ -57,12 +57,7 @@ fn good_and_broken_files_each_get_one_record_and_exit_code_2() {
     mixed_folder(&data);
     let out = dir.path().join("results.jsonl");
     let run = batch(&[&data], &out, &[]);
-    assert_eq!(
-        run.status.code(),
-        Some(2),
-        "stderr: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_exit(&run, 2);
 
     let records = json_lines(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(records.len(), 7);
@@ -135,12 +130,7 @@ fn csv_results_and_setup_errors() {
     write_ply(&good, &box_cloud(0, 200));
     let out = dir.path().join("r.csv");
     let run = batch(&[&good], &out, &[]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_exit(&run, 0);
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "file,ok,top_class,probability,top_k,error");
@@ -230,12 +220,7 @@ fn a_killed_run_resumes_and_every_file_has_exactly_one_record() {
     std::fs::write(&journal, text).unwrap();
 
     let run = batch(&[&data], &out, &["--resume"]);
-    assert_eq!(
-        run.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_exit(&run, 2);
     let records = json_lines(&std::fs::read_to_string(&out).unwrap());
     let mut count: HashMap<String, usize> = HashMap::new();
     for r in &records {
@@ -300,12 +285,7 @@ fn a_run_killed_inside_a_reader_resumes_without_that_file() {
     child.wait().unwrap();
 
     let run = batch(&[&fifo, &data], &out, &["--resume"]);
-    assert_eq!(
-        run.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_exit(&run, 2);
     let text = std::fs::read_to_string(&out).unwrap();
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows[0], "file,ok,top_class,probability,top_k,error");
@@ -323,12 +303,7 @@ fn a_run_killed_inside_a_reader_resumes_without_that_file() {
     );
     // A second resume keeps it final and does not block in the FIFO again.
     let again = batch(&[&fifo, &data], &out, &["--resume"]);
-    assert_eq!(
-        again.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    assert_exit(&again, 2);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
 }
 
@@ -434,12 +409,7 @@ fn files_that_used_to_abort_the_process_are_error_records_and_resume_ends() {
     }
     let out = dir.path().join("results.jsonl");
     let check = |run: std::process::Output| {
-        assert_eq!(
-            run.status.code(),
-            Some(2),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        assert_exit(&run, 2);
         let records = json_lines(&std::fs::read_to_string(&out).unwrap());
         assert_eq!(records.len(), 5, "{records:?}");
         for name in poison {

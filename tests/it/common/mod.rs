@@ -61,3 +61,14 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
         .collect()
 }
+
+/// Asserts a finished `calip3d` run's exit code, showing its stderr when it differs.
+#[track_caller]
+pub fn assert_exit(run: &Output, code: i32) {
+    assert_eq!(
+        run.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
