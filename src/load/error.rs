@@ -28,7 +28,7 @@ impl LoadError {
 pub enum LoadErrorKind {
     #[error("cannot read: {0}")]
     /// The file could not be opened or read.
-    Io(String),
+    Io(#[source] IoError),
     #[error("empty file")]
     /// The file has no bytes.
     EmptyFile,
@@ -81,4 +81,40 @@ pub enum LoadErrorKind {
         /// The bytes the file holds where the claim must fit.
         available: u64,
     },
+}
+
+/// An I/O error, shareable so that [`LoadErrorKind`] stays `Clone`; equal when kind and message
+/// are.
+#[derive(Debug, Clone)]
+pub struct IoError(pub std::sync::Arc<std::io::Error>);
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.kind() == other.0.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl LoadErrorKind {
+    /// The error for a failed read or open.
+    pub fn io(e: std::io::Error) -> Self {
+        LoadErrorKind::Io(IoError(std::sync::Arc::new(e)))
+    }
+}
+
+impl From<std::io::Error> for LoadErrorKind {
+    fn from(e: std::io::Error) -> Self {
+        LoadErrorKind::io(e)
+    }
 }

@@ -9,7 +9,7 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     // No header: the size is the only claim, and it must be whole points (also under --format).

@@ -88,7 +88,7 @@ fn check_evlrs<R: Read + Seek>(
     evlr: &las::raw::header::Evlr,
     file_len: u64,
 ) -> Result<(), LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let start = evlr.start_of_first_evlr;
     let n = evlr.number_of_evlrs as u64;
     check_records(n, EVLR_HEADER, remaining(file_len, start), "EVLRs")?;
@@ -135,7 +135,7 @@ fn check_laz<R: Read + Seek>(
     file_len: u64,
     points: u64,
 ) -> Result<Option<u64>, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let available = laszip.len() as u64;
     check_bytes(LASZIP_VLR_FIXED as u128, available, "a LASzip VLR")?;
     let n_items = u16::from_le_bytes([laszip[32], laszip[33]]) as u64;
@@ -226,7 +226,7 @@ fn check_header<R: Read + Seek>(
     file_len: u64,
     name: &str,
 ) -> Result<RawHeader, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let mut magic = [0u8; 4];
     if file_len < 227 || read_at(src, 0, &mut magic).is_err() || &magic != b"LASF" {
         return Err(LoadErrorKind::BadHeader(format!(
@@ -333,7 +333,7 @@ impl<R: Seek> Seek for PatchedVlrCount<R> {
 
 /// Reads the LAS/LAZ file at `path`, streaming it.
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     read_from(

@@ -24,7 +24,7 @@ mod sample;
 mod stream;
 mod text;
 
-pub use error::{LoadError, LoadErrorKind};
+pub use error::{IoError, LoadError, LoadErrorKind};
 pub use format::{detect_format, FORMATS};
 pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
 pub use sample::{subsample_indices, Reservoir};
@@ -114,7 +114,7 @@ pub fn load_bytes(
 
 fn tempfile_with(bytes: &[u8], extension: &str) -> Result<tempfile::NamedTempFile, LoadErrorKind> {
     use std::io::Write;
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let mut file = tempfile::Builder::new()
         .suffix(&format!(".{extension}"))
         .tempfile()

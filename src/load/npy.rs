@@ -127,7 +127,7 @@ pub(crate) fn decode_float(b: &[u8], little: bool) -> f64 {
 }
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
     let h =

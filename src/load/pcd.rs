@@ -55,7 +55,7 @@ fn packed_rgb(f: &Field) -> Option<[u16; 3]> {
 
 /// Checks what the header says against the file, before pcd-rs allocates for it.
 fn check_sizes(path: &Path, meta: &PcdMeta, data_offset: u64) -> Result<(), LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let file_len = std::fs::metadata(path).map_err(io)?.len();
     let body = file_len.saturating_sub(data_offset);
     let n = meta.num_points;
@@ -132,7 +132,7 @@ fn check_sizes(path: &Path, meta: &PcdMeta, data_offset: u64) -> Result<(), Load
 }
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let pcd_err = |e: pcd_rs::Error| LoadErrorKind::BadData(e.to_string());
     let mut head = BufReader::new(std::fs::File::open(path).map_err(io)?);
     let meta =

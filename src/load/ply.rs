@@ -150,7 +150,7 @@ fn check_counts(header: &Header, body: u64) -> Result<(), LoadErrorKind> {
 }
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let io = |e: std::io::Error| LoadErrorKind::Io(e.to_string());
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     read_from(BufReader::new(file), len, opts)
@@ -162,7 +162,7 @@ pub(super) fn read_from<R: BufRead + Seek>(
     file_len: u64,
     opts: &LoadOptions,
 ) -> Result<PointCloud, LoadErrorKind> {
-    let header_bytes = header_len(&mut src).map_err(|e| LoadErrorKind::Io(e.to_string()))?;
+    let header_bytes = header_len(&mut src).map_err(|e| LoadErrorKind::io(e))?;
     let mut reader = Reader::new(src);
     let header = Parser::<Skip>::new()
         .read_header(&mut reader)
