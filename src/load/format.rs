@@ -241,7 +241,7 @@ pub(crate) const KITTI_POINT_BYTES: u64 = 16;
 /// ```
 pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
     let mut head = [0u8; 64];
-    let mut file = std::fs::File::open(path).map_err(|e| LoadErrorKind::io(e))?;
+    let mut file = std::fs::File::open(path).map_err(LoadErrorKind::io)?;
     let mut n = 0;
     // One read may return less than the file holds; fill the head as far as the file goes.
     while n < head.len() {
@@ -259,7 +259,7 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
         .unwrap_or_default();
     let len = file
         .metadata()
-        .map_err(|e| LoadErrorKind::io(e))?
+        .map_err(LoadErrorKind::io)?
         .len();
     format_of(&head[..n], &ext, len)
 }

@@ -20,7 +20,7 @@ pub(super) fn read(
     format: Format,
     opts: &LoadOptions,
 ) -> Result<PointCloud, LoadErrorKind> {
-    let bytes = std::fs::read(path).map_err(|e| LoadErrorKind::io(e))?;
+    let bytes = std::fs::read(path).map_err(LoadErrorKind::io)?;
     read_bytes(&bytes, format, opts)
 }
 

@@ -234,7 +234,7 @@ pub(crate) fn parse_off(text: &str) -> Result<(Mesh, String), LoadErrorKind> {
 }
 
 pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadErrorKind> {
-    let bytes = std::fs::read(path).map_err(|e| LoadErrorKind::io(e))?;
+    let bytes = std::fs::read(path).map_err(LoadErrorKind::io)?;
     read_bytes(&bytes, opts)
 }
 

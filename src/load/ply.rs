@@ -162,7 +162,7 @@ pub(super) fn read_from<R: BufRead + Seek>(
     file_len: u64,
     opts: &LoadOptions,
 ) -> Result<PointCloud, LoadErrorKind> {
-    let header_bytes = header_len(&mut src).map_err(|e| LoadErrorKind::io(e))?;
+    let header_bytes = header_len(&mut src).map_err(LoadErrorKind::io)?;
     let mut reader = Reader::new(src);
     let header = Parser::<Skip>::new()
         .read_header(&mut reader)
