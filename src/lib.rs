@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod atomic;
 pub mod attend;
 pub mod classify;
 pub mod cloud;

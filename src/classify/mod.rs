@@ -5,6 +5,10 @@ mod classifier;
 pub mod eval;
 pub mod plot;
 mod prediction;
+pub mod profile;
 
-pub use classifier::{ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, DEFAULT_MODEL};
+pub use classifier::{
+    ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, Scoring, ViewFeatures, DEFAULT_MODEL,
+};
 pub use prediction::{softmax, Prediction, Timings};
+pub use profile::Profile;
