@@ -107,6 +107,27 @@ fn f32_bytes(t: &Tensor) -> candle_core::Result<Vec<u8>> {
     Ok(v.iter().flat_map(|x| x.to_le_bytes()).collect())
 }
 
+/// f32 safetensors bytes of named tensors with string metadata.
+pub(crate) fn safetensors_bytes(
+    named: &[(String, Tensor)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    for (name, t) in named {
+        let bytes = f32_bytes(t).map_err(|e| e.to_string())?;
+        data.push((name.clone(), t.dims().to_vec(), bytes));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = data
+        .iter()
+        .map(|(n, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+}
+
 impl FewShotAdapter {
     /// The named tensors of the adapter (for saving).
     fn tensors(&self) -> Vec<(String, Tensor)> {
@@ -164,22 +185,7 @@ impl FewShotAdapter {
                 metadata.insert("residual".into(), a.residual.to_string());
             }
         }
-        let named = self.tensors();
-        let mut data = Vec::new();
-        for (name, t) in &named {
-            let bytes = f32_bytes(t).map_err(|e| invalid(e.to_string()))?;
-            data.push((name.clone(), t.dims().to_vec(), bytes));
-        }
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = data
-            .iter()
-            .map(|(n, shape, bytes)| {
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                    .map(|v| (n.clone(), v))
-                    .map_err(|e| invalid(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        let bytes =
-            safetensors::serialize(views, Some(metadata)).map_err(|e| invalid(e.to_string()))?;
+        let bytes = safetensors_bytes(&self.tensors(), metadata).map_err(invalid)?;
         crate::atomic::write_atomic(path, &bytes).map_err(|source| FewShotError::Io {
             path: path.to_path_buf(),
             source,

@@ -8,6 +8,7 @@ mod aggregate;
 mod attention;
 mod cache;
 mod fewshot;
+pub(crate) use fewshot::safetensors_bytes;
 
 pub use adapter::{
     AdapterMode, BatchNorm, BatchStats, InterViewAdapter, Linear, ADAPTER_RESIDUAL, BATCH_NORM_EPS,

@@ -139,6 +139,11 @@ impl ClassifierBuilder {
     pub fn build(self) -> Result<Classifier> {
         let views = self.views.unwrap_or_else(|| self.projection.views());
         let n_views = views.len();
+        if let Some(p) = &self.profile {
+            // Projection and views first: their mismatch explains wrong-length view weights.
+            // The model is checked once it is loaded.
+            p.check_made_for(&p.made_for.model, &self.projection.to_string(), n_views)?;
+        }
         let view_weights = self.view_weights.unwrap_or_else(|| vec![1.0; n_views]);
         if view_weights.len() != n_views {
             return Err(Error::InvalidSetting(format!(

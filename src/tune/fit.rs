@@ -85,7 +85,12 @@ pub fn search_cache(
     base: &Tensor,
     f: &Tensor,
     labels: &[usize],
-) -> Result<(f32, f32, crate::classify::profile::Accuracy, crate::classify::profile::Accuracy)> {
+) -> Result<(
+    f32,
+    f32,
+    crate::classify::profile::Accuracy,
+    crate::classify::profile::Accuracy,
+)> {
     let k = cache.classes();
     let score = |alpha: f32, beta: f32| -> Result<crate::classify::profile::Accuracy> {
         let logits = (base + cache.logits_with(f, alpha, beta)?)?;
@@ -120,7 +125,12 @@ fn init_linear(rng: &mut SeededRng, out: usize, inp: usize) -> Result<Linear> {
 }
 
 /// A freshly initialised adapter (seeded).
-pub fn init_adapter(views: usize, dim: usize, residual: f32, seed: u64) -> Result<InterViewAdapter> {
+pub fn init_adapter(
+    views: usize,
+    dim: usize,
+    residual: f32,
+    seed: u64,
+) -> Result<InterViewAdapter> {
     let mut rng = SeededRng::new(seed);
     let dev = Device::Cpu;
     Ok(InterViewAdapter {
@@ -149,10 +159,7 @@ fn adapted_logits(
 /// Label-smoothed cross-entropy, as torch's `cross_entropy(label_smoothing = ε)`.
 fn smoothed_cross_entropy(logits: &Tensor, labels: &Tensor, eps: f64) -> Result<Tensor> {
     let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-    let nll = logp
-        .gather(&labels.unsqueeze(1)?, 1)?
-        .squeeze(1)?
-        .neg()?;
+    let nll = logp.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?;
     let uniform = logp.mean(D::Minus1)?.neg()?;
     Ok(((nll * (1.0 - eps))? + (uniform * eps)?)?.mean_all()?)
 }
@@ -160,7 +167,13 @@ fn smoothed_cross_entropy(logits: &Tensor, labels: &Tensor, eps: f64) -> Result<
 fn dropout_mask(rng: &mut SeededRng, shape: (usize, usize), p: f32) -> Result<Tensor> {
     let keep = 1.0 - p;
     let v: Vec<f32> = (0..shape.0 * shape.1)
-        .map(|_| if rng.next_f32() < keep { 1.0 / keep } else { 0.0 })
+        .map(|_| {
+            if rng.next_f32() < keep {
+                1.0 / keep
+            } else {
+                0.0
+            }
+        })
         .collect();
     Ok(Tensor::from_vec(v, shape, &Device::Cpu)?)
 }

@@ -211,7 +211,11 @@ pub fn fit(
             "{id}: {e} (fitting needs every shot and validation item)"
         )));
     }
-    let validation = encoded.select(&encoded_positions(&encoded, &wanted_items, &position_in(&wanted, &val)))?;
+    let validation = encoded.select(&encoded_positions(
+        &encoded,
+        &wanted_items,
+        &position_in(&wanted, &val),
+    ))?;
     let shots = encoded.select(&encoded_positions(
         &encoded,
         &wanted_items,
@@ -300,4 +304,67 @@ fn position_in(all: &[usize], subset: &[usize]) -> Vec<usize> {
         .iter()
         .filter_map(|s| all.binary_search(s).ok())
         .collect()
+}
+
+/// Writes the encoded shot and validation features of a fit as safetensors (atomically):
+/// `shots.global` `[S·V, C]`, `shots.labels` `[S]`, `val.global` `[N·V, C]`, `val.labels` `[N]`,
+/// `val.logits` `[N, K]` (zero-shot, the classifier's settings), `view_weights` `[V]`; metadata:
+/// the classes (JSON) and, for a cache, its α and β.
+pub fn export_features(
+    classifier: &Classifier,
+    classes: &ClassSet,
+    outcome: &FitOutcome,
+    path: &std::path::Path,
+) -> Result<()> {
+    use candle_core::{Device, Tensor};
+    let labels = |l: &[usize]| -> Result<Tensor> {
+        let v: Vec<f32> = l.iter().map(|&x| x as f32).collect();
+        Ok(Tensor::from_vec(v, l.len(), &Device::Cpu)?)
+    };
+    let scoring = Scoring {
+        params: *classifier.params(),
+        view_weights: classifier.view_weights(),
+        adapter: None,
+    };
+    let p = classifier.score_features_with(&outcome.validation.features, classes, &scoring)?;
+    let logits: Vec<f32> = p.iter().flat_map(|p| p.logits.clone()).collect();
+    let weights = classifier.view_weights().to_vec();
+    let named = vec![
+        (
+            "shots.global".to_string(),
+            outcome.shots.features.global.clone(),
+        ),
+        ("shots.labels".to_string(), labels(&outcome.shots.labels)?),
+        (
+            "val.global".to_string(),
+            outcome.validation.features.global.clone(),
+        ),
+        (
+            "val.labels".to_string(),
+            labels(&outcome.validation.labels)?,
+        ),
+        (
+            "val.logits".to_string(),
+            Tensor::from_vec(logits, (p.len(), classes.len()), &Device::Cpu)?,
+        ),
+        (
+            "view_weights".to_string(),
+            Tensor::from_vec(weights.clone(), weights.len(), &Device::Cpu)?,
+        ),
+    ];
+    let mut metadata = std::collections::HashMap::new();
+    metadata.insert(
+        "classes".to_string(),
+        serde_json::to_string(classes.names()).unwrap_or_default(),
+    );
+    if let FewShotKind::Cache(c) = &outcome.adapter.kind {
+        metadata.insert("alpha".into(), c.alpha.to_string());
+        metadata.insert("beta".into(), c.beta.to_string());
+    }
+    let bytes =
+        crate::attend::safetensors_bytes(&named, metadata).map_err(Error::InvalidSetting)?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -34,17 +34,18 @@ pub fn report_rows(
     let default_classes = classifier.class_set(classes::resolve(class_arg, &defaults)?)?;
     let names = default_classes.names().to_vec();
     let uniform = vec![1.0f32; items.features.views_per_cloud];
-    let score = |classes: &crate::classify::ClassSet, scoring: &Scoring<'_>| -> Result<EvalReport> {
-        let p = classifier.score_features_with(&items.features, classes, scoring)?;
-        Ok(EvalReport::from_scores(
-            &names,
-            items
-                .labels
-                .iter()
-                .zip(&p)
-                .map(|(l, p)| (*l, p.logits.as_slice())),
-        ))
-    };
+    let score =
+        |classes: &crate::classify::ClassSet, scoring: &Scoring<'_>| -> Result<EvalReport> {
+            let p = classifier.score_features_with(&items.features, classes, scoring)?;
+            Ok(EvalReport::from_scores(
+                &names,
+                items
+                    .labels
+                    .iter()
+                    .zip(&p)
+                    .map(|(l, p)| (*l, p.logits.as_slice())),
+            ))
+        };
     let fixed = "fixed, not chosen on this data";
     let mut rows = vec![
         ReportRow {
@@ -145,7 +146,10 @@ pub fn markdown(rows: &[ReportRow], dataset: &str, model: &str, projection: &str
         "Protocol: settings are chosen on the training split and reported here; nothing below was \
          chosen on this data unless stamped.\n"
     );
-    let _ = writeln!(s, "| method | top-1 (%) | top-5 (%) | mean class acc. (%) | chosen on |");
+    let _ = writeln!(
+        s,
+        "| method | top-1 (%) | top-5 (%) | mean class acc. (%) | chosen on |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---:|---|");
     for r in rows {
         let _ = writeln!(

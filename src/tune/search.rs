@@ -88,7 +88,11 @@ fn flat_terms(items: &EncodedItems, text: &ClassSet, alpha: f32) -> Result<FlatT
         alpha_t: alpha,
         ..CalipParams::default()
     });
-    let t = attention.terms(&items.features.global, &items.features.spatial, text.features())?;
+    let t = attention.terms(
+        &items.features.global,
+        &items.features.spatial,
+        text.features(),
+    )?;
     let flat = |x: &candle_core::Tensor| -> Result<Vec<f32>> { Ok(x.flatten_all()?.to_vec1()?) };
     Ok(FlatTerms {
         clip: flat(&t.clip)?,
@@ -113,11 +117,7 @@ fn aggregate(t: &FlatTerms, views: usize, k: usize, weights: &[f32]) -> [Vec<f32
         }
         out
     };
-    [
-        agg(&t.clip),
-        agg(&t.text_guided),
-        agg(&t.visual_guided),
-    ]
+    [agg(&t.clip), agg(&t.text_guided), agg(&t.visual_guided)]
 }
 
 fn combine(agg: &[Vec<f32>; 3], beta2: f32, beta3: f32) -> Vec<f32> {

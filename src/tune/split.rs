@@ -252,7 +252,8 @@ mod tests {
         assert!(val.iter().all(|i| !rest.contains(i)));
         assert_eq!(stratified_split(&labels, 0.2, 7).0, val);
         assert_ne!(stratified_split(&labels, 0.2, 8).0, val);
-        let shots = draw_shots(&labels, &rest, &["a".into(), "b".into(), "c".into()], 4, 7).unwrap();
+        let shots =
+            draw_shots(&labels, &rest, &["a".into(), "b".into(), "c".into()], 4, 7).unwrap();
         assert_eq!(shots.len(), 12);
         let e = draw_shots(&labels, &rest, &["a".into(), "b".into(), "c".into()], 14, 7)
             .unwrap_err()
