@@ -40,7 +40,7 @@ fn model() -> String {
     tiny_model().display().to_string()
 }
 
-fn base_args<'a>(model: &'a str) -> Vec<&'a str> {
+fn base_args(model: &str) -> Vec<&str> {
     vec![
         "--model",
         model,
@@ -123,6 +123,47 @@ fn tune_reads_only_the_training_split() {
     let e = run_err(&args);
     assert!(e.contains("needs --search-on-test"), "{e}");
     assert!(!out.exists());
+    let test_data = dir.path().join("with_test");
+    dataset(&test_data, 2, true);
+    let mut args = vec![
+        "tune",
+        test_data.to_str().unwrap(),
+        "--classes",
+        "chair,table,lamp",
+    ];
+    args.extend(base_args(&m));
+    args.extend([
+        "--split",
+        "test",
+        "--search-on-test",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = run_ok(&args);
+    assert!(stdout.starts_with("SEARCHED ON THE TEST SET"), "{stdout}");
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(p["search_on_test"], true);
+    assert_eq!(p["searched_on"]["split"], "test");
+    // Using it needs the flag too, and is stamped.
+    let cloud = test_data.join("chair/train/chair_00.ply");
+    let mut classify = vec![
+        "classify",
+        cloud.to_str().unwrap(),
+        "--classes",
+        "chair,lamp",
+    ];
+    classify.extend(base_args(&m));
+    classify.extend(["--profile", out.to_str().unwrap()]);
+    let e = run_err(&classify);
+    assert!(
+        e.contains("this profile was searched on the test set; pass --search-on-test"),
+        "{e}"
+    );
+    classify.push("--search-on-test");
+    let o = calip3d(&classify);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SEARCHED ON THE TEST SET"));
 }
 
 #[test]
@@ -542,14 +583,16 @@ fn fit_and_adapter_end_to_end_with_clear_errors() {
     other[3] = "chair,table";
     let e = run_err(&other);
     assert!(
-        e.contains("adapter was fitted for the classes chair,table,lamp, not chair,table"),
+        e.contains("few-shot adapter (adapter) was fitted for the classes chair,table,lamp, not chair,table"),
         "{e}"
     );
     let i = adapted.iter().position(|s| *s == "pointclip").unwrap();
     adapted[i] = "realistic";
     let e = run_err(&adapted);
     assert!(
-        e.contains("adapter was made for projection `pointclip`, not `realistic`"),
+        e.contains(
+            "few-shot adapter (adapter) was made for projection `pointclip`, not `realistic`"
+        ),
         "{e}"
     );
     // A truncated adapter file names the file.

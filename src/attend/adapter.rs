@@ -80,7 +80,10 @@ pub enum AdapterMode<'a> {
 
 /// Batch statistics of one training forward pass: `(mean, biased var, unbiased var)` of each of
 /// the two batch norms, for updating the running statistics.
-pub type BatchStats = [(Tensor, Tensor, Tensor); 2];
+pub type BatchStats = [NormStats; 2];
+
+/// `(mean, biased var, unbiased var)` of one batch norm's input over a training batch.
+pub type NormStats = (Tensor, Tensor, Tensor);
 
 /// PointCLIP's inter-view adapter; see the module documentation for the layers.
 #[derive(Debug, Clone)]
@@ -197,7 +200,7 @@ fn batch_norm(
     bn: &BatchNorm,
     x: &Tensor,
     mode: AdapterMode<'_>,
-) -> Result<(Tensor, Option<(Tensor, Tensor, Tensor)>)> {
+) -> Result<(Tensor, Option<NormStats>)> {
     match mode {
         AdapterMode::Eval => Ok((bn.apply(x, &bn.running_mean, &bn.running_var)?, None)),
         AdapterMode::Train { .. } => {

@@ -11,7 +11,8 @@ mod fewshot;
 pub(crate) use fewshot::safetensors_bytes;
 
 pub use adapter::{
-    AdapterMode, BatchNorm, BatchStats, InterViewAdapter, Linear, ADAPTER_RESIDUAL, BATCH_NORM_EPS,
+    AdapterMode, BatchNorm, BatchStats, InterViewAdapter, Linear, NormStats, ADAPTER_RESIDUAL,
+    BATCH_NORM_EPS,
 };
 pub use aggregate::{aggregate_views, V2_MODELNET40_WEIGHTS};
 pub use attention::{l2_normalize, CalipAttention, CalipParams, CalipTerms};

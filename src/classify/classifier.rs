@@ -208,7 +208,7 @@ fn check_adapter_made_for(
     for (what, made_for, used_with) in pairs {
         if made_for != used_with {
             return Err(Error::InvalidSetting(format!(
-                "the {} adapter was made for {what} `{made_for}`, not `{used_with}`",
+                "the few-shot adapter ({}) was made for {what} `{made_for}`, not `{used_with}`",
                 m.method
             )));
         }
@@ -441,7 +441,7 @@ impl Classifier {
         if let Some(a) = adapter {
             if a.meta.classes.as_slice() != classes.names() {
                 return Err(Error::InvalidSetting(format!(
-                    "the {} adapter was fitted for the classes {}, not {}",
+                    "the few-shot adapter ({}) was fitted for the classes {}, not {}",
                     a.meta.method,
                     a.meta.classes.join(","),
                     classes.names().join(",")

@@ -27,8 +27,8 @@ impl Default for SearchGrid {
     fn default() -> Self {
         SearchGrid {
             alpha: vec![0.1, 0.25, 0.5, 1.0, 2.0],
-            beta2: (0..=20).map(|i| i as f32 * 0.1).collect(),
-            beta3: (0..=10).map(|i| i as f32 * 0.01).collect(),
+            beta2: (0..=20).map(|i| i as f32 / 10.0).collect(),
+            beta3: (0..=10).map(|i| i as f32 / 100.0).collect(),
             view_weight: vec![0.25, 0.5, 0.75, 1.0],
         }
     }

@@ -51,8 +51,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let classifier = args.pipeline.classifier(false)?;
-    let (source, _class_arg) = dataset(&args.dataset, &args.pipeline)?;
-    let classes = args.pipeline.class_set(&classifier)?;
+    let (source, class_arg) = dataset(&args.dataset, &args.pipeline)?;
+    let classes = args.pipeline.class_set_of(&class_arg, &classifier)?;
     let options = FitOptions {
         validation: args.validation.options(args.pipeline.search_on_test),
         shots: args.shots,
