@@ -23,6 +23,12 @@ pub enum Error {
     /// An evaluation folder could not be listed.
     Dataset(#[from] crate::classify::eval::DatasetError),
     #[error(transparent)]
+    /// A tuning profile could not be read or does not fit.
+    Profile(#[from] crate::classify::profile::ProfileError),
+    #[error(transparent)]
+    /// A few-shot adapter could not be read or written.
+    FewShot(#[from] crate::attend::FewShotError),
+    #[error(transparent)]
     /// Inputs (files, folders, patterns) could not be expanded.
     Inputs(#[from] crate::load::InputError),
     #[error(transparent)]

@@ -37,6 +37,7 @@ pub mod encode;
 pub mod load;
 pub mod npy;
 pub mod project;
+pub mod tune;
 
 pub use cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
 pub mod batch;

@@ -2,7 +2,10 @@
 
 use super::classes::ClassSpec;
 use super::prediction::{softmax, Prediction, Timings};
-use crate::attend::{aggregate_views, CalipAttention, CalipParams};
+use super::profile::Profile;
+use crate::attend::{
+    aggregate_views, CalipAttention, CalipParams, FewShotAdapter, FewShotKind, TipCache,
+};
 use crate::cloud::{PointCloud, UpAxis};
 use crate::encode::ClipEncoder;
 use crate::error::{Error, Result};
@@ -42,6 +45,8 @@ pub struct ClassifierBuilder {
     load: LoadOptions,
     normalize_input: bool,
     keep_view_logits: bool,
+    profile: Option<Profile>,
+    adapter: Option<Arc<FewShotAdapter>>,
 }
 
 impl Default for ClassifierBuilder {
@@ -56,6 +61,8 @@ impl Default for ClassifierBuilder {
             load: LoadOptions::default(),
             normalize_input: false,
             keep_view_logits: false,
+            profile: None,
+            adapter: None,
         }
     }
 }
@@ -112,10 +119,31 @@ impl ClassifierBuilder {
         self
     }
 
+    /// Applies a [`Profile`] from `calip3d tune`: its α, β, view weights and templates. Settings
+    /// given after this call override the profile's. [`Self::build`] checks that the profile was
+    /// made for this model, projection and number of views.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.params = profile.params();
+        self.view_weights = Some(profile.settings.view_weights.clone());
+        self.profile = Some(profile);
+        self
+    }
+    /// Adds a few-shot adapter from `calip3d fit` (METHOD.md §9) to the zero-shot scores.
+    /// [`Self::build`] checks that it was made for this model, projection and views.
+    pub fn adapter(mut self, adapter: FewShotAdapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
     /// Loads the model and sets up the projector.
     pub fn build(self) -> Result<Classifier> {
         let views = self.views.unwrap_or_else(|| self.projection.views());
         let n_views = views.len();
+        if let Some(p) = &self.profile {
+            // Projection and views first: their mismatch explains wrong-length view weights.
+            // The model is checked once it is loaded.
+            p.check_made_for(&p.made_for.model, &self.projection.to_string(), n_views)?;
+        }
         let view_weights = self.view_weights.unwrap_or_else(|| vec![1.0; n_views]);
         if view_weights.len() != n_views {
             return Err(Error::InvalidSetting(format!(
@@ -133,6 +161,22 @@ impl ClassifierBuilder {
         }
         let projector = Projector::new(self.projection, views, self.device)?;
         let encoder = ClipEncoder::load(&self.model, &Device::Cpu)?;
+        let projection = self.projection.to_string();
+        if let Some(p) = &self.profile {
+            p.check_made_for(encoder.model_id(), &projection, n_views)?;
+        }
+        if let Some(a) = &self.adapter {
+            check_adapter_made_for(a, encoder.model_id(), &projection, n_views)?;
+            if let FewShotKind::InterView(iv) = &a.kind {
+                if iv.dim != encoder.embed_dim() {
+                    return Err(Error::InvalidSetting(format!(
+                        "the adapter is {} wide, the model's features {}",
+                        iv.dim,
+                        encoder.embed_dim()
+                    )));
+                }
+            }
+        }
         Ok(Classifier {
             encoder,
             projector,
@@ -142,8 +186,34 @@ impl ClassifierBuilder {
             load: self.load,
             normalize_input: self.normalize_input,
             keep_view_logits: self.keep_view_logits,
+            profile: self.profile,
+            adapter: self.adapter,
         })
     }
+}
+
+/// An adapter made for another model, projection or number of views is an error.
+fn check_adapter_made_for(
+    adapter: &FewShotAdapter,
+    model: &str,
+    projection: &str,
+    views: usize,
+) -> Result<()> {
+    let m = &adapter.meta;
+    let pairs = [
+        ("model", m.model.clone(), model.to_string()),
+        ("projection", m.projection.clone(), projection.to_string()),
+        ("views", m.views.to_string(), views.to_string()),
+    ];
+    for (what, made_for, used_with) in pairs {
+        if made_for != used_with {
+            return Err(Error::InvalidSetting(format!(
+                "the few-shot adapter ({}) was made for {what} `{made_for}`, not `{used_with}`",
+                m.method
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Class names with their prompts and text features, prepared once per model and reused.
@@ -187,6 +257,39 @@ pub struct ProjectedClouds {
     pub project_ms: f64,
 }
 
+/// The settings that turn encoded views into logits (METHOD.md §5, §6 and §9).
+#[derive(Debug, Clone, Copy)]
+pub struct Scoring<'a> {
+    /// CALIP's α and β.
+    pub params: CalipParams,
+    /// Per-view weights, one per view.
+    pub view_weights: &'a [f32],
+    /// A few-shot adapter, if any.
+    pub adapter: Option<&'a FewShotAdapter>,
+}
+
+/// CLIP features of the views of clouds (METHOD.md §4), before scoring: what
+/// [`Classifier::encode`] gives and [`Classifier::score_features`] takes, so that settings can be
+/// searched without running the encoder again.
+#[derive(Debug, Clone)]
+pub struct ViewFeatures {
+    /// Global features `[N·V, C]`, views of a cloud consecutive.
+    pub global: Tensor,
+    /// Spatial features `[N·V, P, C]`.
+    pub spatial: Tensor,
+    /// Views per cloud `V`.
+    pub views_per_cloud: usize,
+    /// Milliseconds spent encoding.
+    pub encode_ms: f64,
+}
+
+impl ViewFeatures {
+    /// Number of clouds `N`.
+    pub fn clouds(&self) -> usize {
+        self.global.dims().first().copied().unwrap_or(0) / self.views_per_cloud.max(1)
+    }
+}
+
 /// Zero-shot point-cloud classifier: projection → CLIP → CALIP attention → view aggregation.
 ///
 /// `Send + Sync`: build it once and call it from any number of threads.
@@ -199,6 +302,8 @@ pub struct Classifier {
     load: LoadOptions,
     normalize_input: bool,
     keep_view_logits: bool,
+    profile: Option<Profile>,
+    adapter: Option<Arc<FewShotAdapter>>,
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -231,9 +336,37 @@ impl Classifier {
     pub fn load_options(&self) -> &LoadOptions {
         &self.load
     }
+    /// CALIP's α and β in use.
+    pub fn params(&self) -> &CalipParams {
+        self.attention.params()
+    }
+    /// The per-view weights in use.
+    pub fn view_weights(&self) -> &[f32] {
+        &self.view_weights
+    }
+    /// The profile applied, if any.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
+    }
+    /// The few-shot adapter in use, if any.
+    pub fn adapter(&self) -> Option<&FewShotAdapter> {
+        self.adapter.as_deref()
+    }
+    /// The prompt templates for classes without their own prompts: the profile's, else the
+    /// projection's defaults.
+    pub fn templates(&self) -> Vec<String> {
+        match &self.profile {
+            Some(p) => p.settings.templates.clone(),
+            None => super::classes::default_templates(self.projection),
+        }
+    }
 
     /// Encodes the prompts of each class (cached on disk across runs by the encoder).
     pub fn class_set(&self, specs: Vec<ClassSpec>) -> Result<ClassSet> {
+        if let Some(p) = &self.profile {
+            let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+            p.check_classes(&names)?;
+        }
         let prompts: Vec<Vec<String>> = specs.iter().map(|s| s.prompts.clone()).collect();
         let features = self.encoder.class_features(&prompts)?;
         let names: Arc<[String]> = specs.iter().map(|s| s.name.clone()).collect();
@@ -282,8 +415,22 @@ impl Classifier {
 
     /// Encodes projected views and scores them against the classes: one prediction per cloud.
     /// Load and projection times in the returned timings are zero; callers that measured them fill
-    /// them in.
+    /// them in. The same as [`Self::encode`] then [`Self::score_features`].
     pub fn score(&self, projected: &ClipBatch, classes: &ClassSet) -> Result<Vec<Prediction>> {
+        self.check_classes(classes)?;
+        let features = self.encode(projected)?;
+        self.score_features(&features, classes)
+    }
+
+    fn check_classes(&self, classes: &ClassSet) -> Result<()> {
+        self.check_classes_with(classes, self.adapter.as_deref())
+    }
+
+    fn check_classes_with(
+        &self,
+        classes: &ClassSet,
+        adapter: Option<&FewShotAdapter>,
+    ) -> Result<()> {
         if classes.model_id != self.encoder.model_id() {
             return Err(Error::InvalidSetting(format!(
                 "class features were made with model {}, not {}",
@@ -291,10 +438,24 @@ impl Classifier {
                 self.encoder.model_id()
             )));
         }
+        if let Some(a) = adapter {
+            if a.meta.classes.as_slice() != classes.names() {
+                return Err(Error::InvalidSetting(format!(
+                    "the few-shot adapter ({}) was fitted for the classes {}, not {}",
+                    a.meta.method,
+                    a.meta.classes.join(","),
+                    classes.names().join(",")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the vision tower on projected views: per-view global and spatial features.
+    pub fn encode(&self, projected: &ClipBatch) -> Result<ViewFeatures> {
         let v = projected.views_per_cloud;
         let s = projected.size;
         let n_images = projected.data.len() / (3 * s * s);
-        let n_clouds = n_images / v.max(1);
         let t = Instant::now();
         let mut globals = Vec::new();
         let mut spatials = Vec::new();
@@ -311,18 +472,74 @@ impl Classifier {
         }
         let global = Tensor::cat(&globals, 0)?;
         let spatial = Tensor::cat(&spatials, 0)?;
-        let encode_ms = ms_since(t);
+        Ok(ViewFeatures {
+            global,
+            spatial,
+            views_per_cloud: v,
+            encode_ms: ms_since(t),
+        })
+    }
 
+    /// Scores encoded views against the classes with this classifier's α, β, view weights and
+    /// few-shot adapter: one prediction per cloud.
+    pub fn score_features(
+        &self,
+        features: &ViewFeatures,
+        classes: &ClassSet,
+    ) -> Result<Vec<Prediction>> {
+        let scoring = Scoring {
+            params: *self.attention.params(),
+            view_weights: &self.view_weights,
+            adapter: self.adapter.as_deref(),
+        };
+        self.score_features_with(features, classes, &scoring)
+    }
+
+    /// Scores encoded views with other settings than this classifier's (the search of
+    /// `calip3d tune` and the rows of `calip3d eval --report` re-score one encoding this way).
+    pub fn score_features_with(
+        &self,
+        features: &ViewFeatures,
+        classes: &ClassSet,
+        scoring: &Scoring<'_>,
+    ) -> Result<Vec<Prediction>> {
+        self.check_classes_with(classes, scoring.adapter)?;
+        let v = features.views_per_cloud;
+        if scoring.view_weights.len() != v {
+            return Err(Error::InvalidSetting(format!(
+                "{} view weights given for {v} views",
+                scoring.view_weights.len()
+            )));
+        }
+        let attention = CalipAttention::new(scoring.params);
+        let n_clouds = features.clouds();
+        let encode_ms = features.encode_ms;
         let t = Instant::now();
         let text = classes.features();
+        let adapted;
+        let global = match scoring.adapter.map(|a| &a.kind) {
+            Some(FewShotKind::InterView(a)) => {
+                adapted = a.forward(&features.global)?;
+                &adapted
+            }
+            _ => &features.global,
+        };
         // One attention pass serves both CALIP and the plain-CLIP baseline.
-        let terms = self.attention.terms(&global, &spatial, text)?;
-        let view_logits = self.attention.combine(&terms)?;
+        let terms = attention.terms(global, &features.spatial, text)?;
+        let view_logits = attention.combine(&terms)?;
         // α only enters the β2 and β3 terms, so the default baseline fits any α.
         let baseline_view_logits = CalipAttention::new(CalipParams::baseline()).combine(&terms)?;
-        let logits = aggregate_views(&view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
-        let baseline =
-            aggregate_views(&baseline_view_logits, v, &self.view_weights)?.to_vec2::<f32>()?;
+        let weights = scoring.view_weights;
+        let mut logits = aggregate_views(&view_logits, v, weights)?;
+        let mut baseline = aggregate_views(&baseline_view_logits, v, weights)?;
+        if let Some(FewShotKind::Cache(cache)) = scoring.adapter.map(|a| &a.kind) {
+            let f = TipCache::cloud_features(&features.global, v, weights)?;
+            let extra = cache.logits(&f)?;
+            logits = (logits + &extra)?;
+            baseline = (baseline + extra)?;
+        }
+        let logits = logits.to_vec2::<f32>()?;
+        let baseline = baseline.to_vec2::<f32>()?;
         let per_view = self
             .keep_view_logits
             .then(|| view_logits.to_vec2::<f32>())

@@ -5,8 +5,12 @@ mod classifier;
 pub mod eval;
 pub mod plot;
 mod prediction;
+pub mod profile;
 
-pub use classifier::{ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, DEFAULT_MODEL};
+pub use classifier::{
+    ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, Scoring, ViewFeatures, DEFAULT_MODEL,
+};
 pub use prediction::{
     argmax, softmax, Prediction, PredictionRecord, RankedClass, Timings, DEFAULT_TOP_K,
 };
+pub use profile::Profile;

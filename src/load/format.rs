@@ -257,10 +257,7 @@ pub fn detect_format(path: &Path) -> Result<Format, LoadErrorKind> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let len = file
-        .metadata()
-        .map_err(LoadErrorKind::io)?
-        .len();
+    let len = file.metadata().map_err(LoadErrorKind::io)?.len();
     format_of(&head[..n], &ext, len)
 }
 

@@ -21,3 +21,4 @@ mod projection;
 mod quiet_success;
 mod real_data;
 mod reference;
+mod tune;

@@ -30,6 +30,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Write a Markdown report: plain CLIP vs CALIP vs CALIP + profile, and where each setting was
+    /// chosen (encodes the views once more).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -64,6 +68,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    if let Some(report) = &args.report {
+        let files: Vec<(PathBuf, usize)> =
+            samples.iter().map(|s| (s.path.clone(), s.label)).collect();
+        let dir = args.dir.display().to_string();
+        calip3d::tune::report::write_eval_report(
+            &classifier,
+            &class_arg,
+            &dir,
+            &files,
+            report,
+            &mut |_, _| {},
+        )?;
+    }
 
     let calip = EvalReport::from_scores(&names, scored.iter().map(|(l, s, _)| (*l, s.as_slice())));
     let baseline = args.compare_baseline.then(|| {

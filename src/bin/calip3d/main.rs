@@ -8,10 +8,12 @@ mod batch;
 mod classify;
 mod embed;
 mod eval;
+mod fit;
 mod info;
 mod pipeline_args;
 mod progress;
 mod render;
+mod tune;
 
 /// Zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free attention.
 #[derive(Parser)]
@@ -38,6 +40,10 @@ enum Command {
     Eval(eval::Args),
     /// Classify many files unattended, writing one record per file.
     Batch(batch::Args),
+    /// Search α, β, view weights and prompts on a validation subset of the training split.
+    Tune(tune::Args),
+    /// Fit a few-shot adapter (Tip-Adapter cache or PointCLIP's adapter) on K shots per class.
+    Fit(fit::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,8 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Tune(a) => tune::run(a),
+        Command::Fit(a) => fit::run(a),
     };
     match result {
         Ok(code) => code,

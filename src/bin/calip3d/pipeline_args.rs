@@ -1,7 +1,8 @@
 //! Options shared by `classify`, `eval` and `batch`: how to build the classifier and the classes.
 
-use calip3d::attend::CalipParams;
-use calip3d::classify::{classes, ClassSet, Classifier, DEFAULT_MODEL};
+use calip3d::attend::{CalipParams, FewShotAdapter};
+use calip3d::classify::profile::TEST_SEARCH_STAMP;
+use calip3d::classify::{classes, ClassSet, Classifier, Profile, DEFAULT_MODEL};
 use calip3d::project::{DeviceChoice, Projection, ViewSet};
 use calip3d::UpAxis;
 
@@ -108,16 +109,27 @@ pub struct PipelineArgs {
     /// Apply CLIP's mean/std normalisation to the depth images.
     #[arg(long)]
     pub normalize: bool,
+    /// Settings from `calip3d tune` (α, β, view weights, templates); flags given explicitly
+    /// override them.
+    #[arg(long)]
+    pub profile: Option<std::path::PathBuf>,
+    /// A few-shot adapter from `calip3d fit` (Tip-Adapter cache or PointCLIP's adapter).
+    #[arg(long)]
+    pub adapter: Option<std::path::PathBuf>,
+    /// Allow choosing settings on the test split (tune, fit), or using a profile or adapter made
+    /// so; every output made with it is stamped. Not a fair zero-shot result.
+    #[arg(long)]
+    pub search_on_test: bool,
 }
 
 impl PipelineArgs {
-    /// CALIP parameters from the defaults and the flags.
-    pub fn params(&self) -> CalipParams {
-        let mut p = if self.baseline {
-            CalipParams::baseline()
-        } else {
-            CalipParams::default()
-        };
+    /// CALIP parameters from the defaults (or the profile's) and the flags.
+    pub fn params(&self, profile: Option<&Profile>) -> CalipParams {
+        let mut p = profile.map(Profile::params).unwrap_or_default();
+        if self.baseline {
+            p.beta2 = 0.0;
+            p.beta3 = 0.0;
+        }
         if let Some(a) = self.alpha {
             p.alpha_s = a;
             p.alpha_t = a;
@@ -131,15 +143,59 @@ impl PipelineArgs {
         p
     }
 
+    /// The profile of `--profile`, if any; one searched on the test set needs `--search-on-test`.
+    pub fn load_profile(&self) -> anyhow::Result<Option<Profile>> {
+        let Some(path) = &self.profile else {
+            return Ok(None);
+        };
+        let profile = Profile::load(path)?;
+        if profile.search_on_test && !self.search_on_test {
+            anyhow::bail!(
+                "{}: this profile was searched on the test set; pass --search-on-test to use it anyway",
+                path.display()
+            );
+        }
+        if let Some(stamp) = profile.stamp() {
+            eprintln!("warning: {}: {stamp}", path.display());
+        }
+        Ok(Some(profile))
+    }
+
+    /// The adapter of `--adapter`, if any; one fitted on the test set needs `--search-on-test`.
+    pub fn load_adapter(&self) -> anyhow::Result<Option<FewShotAdapter>> {
+        let Some(path) = &self.adapter else {
+            return Ok(None);
+        };
+        let adapter = FewShotAdapter::load(path)?;
+        if adapter.meta.search_on_test {
+            if !self.search_on_test {
+                anyhow::bail!(
+                    "{}: this adapter was fitted on the test set; pass --search-on-test to use it anyway",
+                    path.display()
+                );
+            }
+            eprintln!("warning: {}: {TEST_SEARCH_STAMP}", path.display());
+        }
+        Ok(Some(adapter))
+    }
+
     /// Loads the model and sets up projection.
     pub fn classifier(&self, keep_view_logits: bool) -> anyhow::Result<Classifier> {
         let p = &self.projection;
-        let mut builder = Classifier::builder()
+        let profile = self.load_profile()?;
+        let mut builder = Classifier::builder();
+        if let Some(profile) = &profile {
+            builder = builder.profile(profile.clone());
+        }
+        if let Some(adapter) = self.load_adapter()? {
+            builder = builder.adapter(adapter);
+        }
+        let mut builder = builder
             .model(&self.model)
             .projection(p.projection)
             .views(p.views()?)
             .device(p.device)
-            .params(self.params())
+            .params(self.params(profile.as_ref()))
             .load_options(p.load_options())
             .normalize_input(self.normalize)
             .keep_view_logits(keep_view_logits);
@@ -157,7 +213,7 @@ impl PipelineArgs {
     /// Like [`Self::class_set`], with `classes` in place of `--classes`.
     pub fn class_set_of(&self, classes: &str, classifier: &Classifier) -> anyhow::Result<ClassSet> {
         let templates = if self.template.is_empty() {
-            classes::default_templates(self.projection.projection)
+            classifier.templates()
         } else {
             self.template.clone()
         };

@@ -1,0 +1,118 @@
+//! `calip3d tune`: search settings on a validation subset of the training split, write a profile.
+
+use crate::pipeline_args::PipelineArgs;
+use crate::progress::files_bar;
+use calip3d::classify::classes;
+use calip3d::classify::profile::TEST_SEARCH_STAMP;
+use calip3d::tune::{self, ClassFolders, SearchGrid, Split, ValidationOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Where the validation subset comes from: shared by `tune` and `fit`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ValidationArgs {
+    /// The split to carve the validation subset from (`<class>/<split>/` folders). `test` needs
+    /// --search-on-test.
+    #[arg(long, default_value = "train")]
+    pub split: Split,
+    /// Fraction of each class of the split that is the validation subset.
+    #[arg(long, default_value_t = tune::split::DEFAULT_VAL_FRACTION)]
+    pub val_fraction: f64,
+    /// Seed of the validation (and shot) draw.
+    #[arg(long, default_value_t = tune::split::DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+impl ValidationArgs {
+    /// The library's options.
+    pub fn options(&self, search_on_test: bool) -> ValidationOptions {
+        ValidationOptions {
+            split: self.split,
+            val_fraction: self.val_fraction,
+            seed: self.seed,
+            search_on_test,
+        }
+    }
+}
+
+/// The dataset of `DATASET --classes C` (`folders` takes the class folders' names), and the
+/// `--classes` argument to resolve prompts with.
+pub fn dataset(
+    dir: &std::path::Path,
+    pipeline: &PipelineArgs,
+) -> anyhow::Result<(ClassFolders, String)> {
+    let class_arg = match pipeline.classes.as_str() {
+        "folders" => ClassFolders::folder_names(dir)?.join(","),
+        other => other.to_string(),
+    };
+    let names: Vec<String> = classes::resolve(&class_arg, &["{}".to_string()])?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    Ok((ClassFolders::new(dir, names), class_arg))
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Dataset folder in ModelNet's layout: `<class>/train/…` (and `<class>/test/…`, never read).
+    pub dataset: PathBuf,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub validation: ValidationArgs,
+    /// Where to write the profile (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let t = Instant::now();
+    let classifier = args.pipeline.classifier(false)?;
+    let (source, class_arg) = dataset(&args.dataset, &args.pipeline)?;
+    let options = args.validation.options(args.pipeline.search_on_test);
+    let mut bar = None;
+    let (profile, result) = tune::tune(
+        &classifier,
+        &source,
+        &class_arg,
+        &options,
+        &SearchGrid::default(),
+        &mut |n, total| {
+            bar.get_or_insert_with(|| files_bar(total, args.quiet))
+                .inc(n as u64)
+        },
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    profile.save(&args.out)?;
+    let s = &profile.settings;
+    let v = &profile.validation;
+    if profile.search_on_test {
+        println!("{TEST_SEARCH_STAMP}");
+    }
+    println!(
+        "searched {} settings on {} validation clouds of the {} split in {:.1} s",
+        result.evaluated,
+        profile.searched_on.validation_size,
+        profile.searched_on.split,
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "validation top-1 {:.2}% -> {:.2}%, mean class accuracy {:.2}% -> {:.2}%",
+        v.before.top1 * 100.0,
+        v.after.top1 * 100.0,
+        v.before.mean_class * 100.0,
+        v.after.mean_class * 100.0
+    );
+    println!(
+        "alpha {} beta2 {} beta3 {} view weights {:?} templates {:?}",
+        s.alpha, s.beta2, s.beta3, s.view_weights, s.templates
+    );
+    println!("wrote {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,159 @@
+//! Encoding a split once: the view features of its items and the text features of every
+//! candidate template, kept in memory so that a search only re-scores (METHOD.md §9).
+
+use super::split::{LabelledItem, SplitSource};
+use crate::classify::{classes, ClassSet, Classifier, ViewFeatures};
+use crate::error::Result;
+use candle_core::Tensor;
+use nalgebra::Point3;
+use rayon::prelude::*;
+
+/// Clouds projected and encoded together.
+const CLOUDS_PER_ENCODE: usize = 8;
+
+/// Encoded items of a split, with their labels; items that failed to read are listed apart.
+#[derive(Debug, Clone)]
+pub struct EncodedItems {
+    /// The view features of the items that were read, in order.
+    pub features: ViewFeatures,
+    /// Label of each encoded item.
+    pub labels: Vec<usize>,
+    /// Id of each encoded item.
+    pub ids: Vec<String>,
+    /// `(id, error)` of items that could not be read or projected.
+    pub failed: Vec<(String, String)>,
+}
+
+impl EncodedItems {
+    /// The features of some of the encoded items (positions into [`Self::labels`]).
+    pub fn select(&self, positions: &[usize]) -> Result<EncodedItems> {
+        let v = self.features.views_per_cloud;
+        let rows: Vec<u32> = positions
+            .iter()
+            .flat_map(|&i| (i * v..(i + 1) * v).map(|r| r as u32))
+            .collect();
+        let idx = Tensor::from_vec(rows.clone(), rows.len(), self.features.global.device())?;
+        Ok(EncodedItems {
+            features: ViewFeatures {
+                global: self.features.global.index_select(&idx, 0)?,
+                spatial: self.features.spatial.index_select(&idx, 0)?,
+                views_per_cloud: v,
+                encode_ms: 0.0,
+            },
+            labels: positions.iter().map(|&i| self.labels[i]).collect(),
+            ids: positions.iter().map(|&i| self.ids[i].clone()).collect(),
+            failed: Vec::new(),
+        })
+    }
+}
+
+/// Reads, projects and encodes `items` once; `progress` is called after each item.
+pub fn encode_items(
+    classifier: &Classifier,
+    source: &dyn SplitSource,
+    items: &[LabelledItem],
+    mut progress: impl FnMut(usize),
+) -> Result<EncodedItems> {
+    let mut globals = Vec::new();
+    let mut spatials = Vec::new();
+    let mut labels = Vec::new();
+    let mut ids = Vec::new();
+    let mut failed = Vec::new();
+    for chunk in items.chunks(CLOUDS_PER_ENCODE) {
+        let prepared: Vec<Result<Vec<Point3<f32>>>> = chunk
+            .par_iter()
+            .map(|item| {
+                let cloud = source.load(item, classifier.load_options())?;
+                classifier.prepare(&cloud)
+            })
+            .collect();
+        let mut ok = Vec::new();
+        for (item, p) in chunk.iter().zip(prepared) {
+            match p {
+                Ok(points) => {
+                    ok.push(points);
+                    labels.push(item.label);
+                    ids.push(item.id.clone());
+                }
+                Err(e) => failed.push((item.id.clone(), e.to_string())),
+            }
+        }
+        if !ok.is_empty() {
+            let refs: Vec<&[Point3<f32>]> = ok.iter().map(Vec::as_slice).collect();
+            let projected = classifier.project(&refs)?;
+            let f = classifier.encode(&projected.batch)?;
+            globals.push(f.global);
+            spatials.push(f.spatial);
+        }
+        progress(chunk.len());
+    }
+    if labels.is_empty() {
+        return Err(crate::Error::InvalidSetting(format!(
+            "none of the {} items could be read{}",
+            items.len(),
+            failed
+                .first()
+                .map(|(id, e)| format!(" (first: {id}: {e})"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(EncodedItems {
+        features: ViewFeatures {
+            global: Tensor::cat(&globals, 0)?,
+            spatial: Tensor::cat(&spatials, 0)?,
+            views_per_cloud: classifier.projector().views().len(),
+            encode_ms: 0.0,
+        },
+        labels,
+        ids,
+        failed,
+    })
+}
+
+/// The built-in pool of prompt templates that `calip3d tune` chooses from. The first entry
+/// stands for the projection's default ensemble; each other entry is one template set.
+///
+/// - the projection's defaults (realistic: the three-template ensemble of METHOD.md §3;
+///   pointclip: PointCLIP's template);
+/// - `point cloud depth map of a {}.` (PointCLIP);
+/// - `a depth map of a {}.`;
+/// - `a grayscale rendering of a 3D model of a {}.`;
+/// - `a photo of a {}.` (CLIP's default);
+/// - `a 3D model of a {}.`;
+/// - `a rendering of a {}.`.
+pub const TEMPLATE_POOL: &[&[&str]] = &[
+    &[],
+    &["point cloud depth map of a {}."],
+    &["a depth map of a {}."],
+    &["a grayscale rendering of a 3D model of a {}."],
+    &["a photo of a {}."],
+    &["a 3D model of a {}."],
+    &["a rendering of a {}."],
+];
+
+/// Each distinct template set of [`TEMPLATE_POOL`] for the classifier's projection, with the
+/// classes of `class_arg` (as `--classes`) encoded under it. Classes with their own prompts keep
+/// them under every template.
+pub fn template_class_sets(
+    classifier: &Classifier,
+    class_arg: &str,
+) -> Result<Vec<(Vec<String>, ClassSet)>> {
+    let defaults = classes::default_templates(classifier.projection());
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    for entry in TEMPLATE_POOL {
+        let t: Vec<String> = if entry.is_empty() {
+            defaults.clone()
+        } else {
+            entry.iter().map(|s| s.to_string()).collect()
+        };
+        if !sets.contains(&t) {
+            sets.push(t);
+        }
+    }
+    sets.into_iter()
+        .map(|t| {
+            let specs = classes::resolve(class_arg, &t)?;
+            Ok((t, classifier.class_set(specs)?))
+        })
+        .collect()
+}

@@ -1,0 +1,266 @@
+//! Dataset splits for tuning: labelled items of one split, and the stratified validation subset
+//! carved from it with a fixed seed (METHOD.md §9).
+
+use crate::classify::eval::{class_folders, DatasetError};
+use crate::cloud::PointCloud;
+use crate::error::Result;
+use crate::load::LoadOptions;
+use std::path::{Path, PathBuf};
+
+/// Seed of the validation draw when none is given.
+pub const DEFAULT_SEED: u64 = 0x5EED_CA11_B3D0;
+/// Fraction of each class of the training split that goes to validation.
+pub const DEFAULT_VAL_FRACTION: f64 = 0.2;
+
+/// A split of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// The training split: the only one tuning and fitting read by default.
+    Train,
+    /// The test split: read only with `--search-on-test`, and every output is stamped.
+    Test,
+}
+
+impl Split {
+    /// "train" or "test": also the folder name in ModelNet's layout.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "train" => Ok(Split::Train),
+            "test" => Ok(Split::Test),
+            other => Err(format!("unknown split `{other}` (train or test)")),
+        }
+    }
+}
+
+/// One labelled item of a split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledItem {
+    /// What names the item in messages and reports (a file, or a file and an index).
+    pub id: String,
+    /// Where to read it.
+    pub path: PathBuf,
+    /// Index of its class in [`SplitSource::classes`].
+    pub label: usize,
+}
+
+/// A labelled dataset with train/test splits. Implementations must list and read only the split
+/// asked for: tuning relies on it never touching the test split.
+pub trait SplitSource: Sync {
+    /// A name for the dataset (its folder), recorded in profiles.
+    fn name(&self) -> String;
+    /// Class names, in label order.
+    fn classes(&self) -> &[String];
+    /// The items of `split` with their labels.
+    fn items(&self, split: Split) -> Result<Vec<LabelledItem>>;
+    /// Reads one item.
+    fn load(&self, item: &LabelledItem, options: &LoadOptions) -> Result<PointCloud> {
+        Ok(crate::load::load(&item.path, options)?)
+    }
+}
+
+/// ModelNet's folder layout: `root/<class>/<split>/<file>`.
+#[derive(Debug, Clone)]
+pub struct ClassFolders {
+    root: PathBuf,
+    classes: Vec<String>,
+}
+
+impl ClassFolders {
+    /// The dataset at `root` with these classes (in label order); every class folder must name
+    /// one of them.
+    pub fn new(root: &Path, classes: Vec<String>) -> Self {
+        ClassFolders {
+            root: root.to_path_buf(),
+            classes,
+        }
+    }
+
+    /// The class folders' names, sorted (for `--classes folders`).
+    pub fn folder_names(root: &Path) -> Result<Vec<String>> {
+        Ok(class_folders(root)?)
+    }
+}
+
+impl SplitSource for ClassFolders {
+    fn name(&self) -> String {
+        self.root.display().to_string()
+    }
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
+    fn items(&self, split: Split) -> Result<Vec<LabelledItem>> {
+        let mut items = Vec::new();
+        for name in class_folders(&self.root)? {
+            let label = self
+                .classes
+                .iter()
+                .position(|c| c == &name || c.replace(' ', "_") == name)
+                .ok_or_else(|| DatasetError::UnknownClass {
+                    dir: self.root.clone(),
+                    folder: name.clone(),
+                    known: self.classes.join(", "),
+                })?;
+            // Only `<class>/<split>/` is listed: the other split's folder is never opened.
+            let dir = self.root.join(&name).join(split.name());
+            if !dir.is_dir() {
+                continue;
+            }
+            let found = crate::load::expand_inputs(&[dir.display().to_string()])?;
+            items.extend(found.into_iter().map(|path| LabelledItem {
+                id: path.display().to_string(),
+                path,
+                label,
+            }));
+        }
+        if items.is_empty() {
+            return Err(crate::Error::InvalidSetting(format!(
+                "{}: no point-cloud files in any `<class>/{split}/` folder (ModelNet's layout)",
+                self.root.display()
+            )));
+        }
+        Ok(items)
+    }
+}
+
+/// A small seeded generator (SplitMix64): the same draw on every platform and version.
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// A uniform value in `[0, 1)`.
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Shuffles in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Positions of `labels` grouped by class, each group shuffled with a seed derived from `seed`
+/// and the class, so that one class's draw does not depend on another's size.
+fn shuffled_by_class(labels: &[usize], seed: u64) -> Vec<Vec<usize>> {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut groups = vec![Vec::new(); k];
+    for (i, &l) in labels.iter().enumerate() {
+        groups[l].push(i);
+    }
+    for (class, g) in groups.iter_mut().enumerate() {
+        SeededRng::new(seed ^ (class as u64).wrapping_mul(0xA24B_AED4_963E_E407)).shuffle(g);
+    }
+    groups
+}
+
+/// The stratified validation subset: per class, `round(fraction · n)` items (at least 1, and at
+/// most `n − 1` when `n ≥ 2`, so some are left for shots), drawn with `seed`. Returns
+/// `(validation, rest)`, each sorted.
+pub fn stratified_split(labels: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut val = Vec::new();
+    let mut rest = Vec::new();
+    for g in shuffled_by_class(labels, seed) {
+        let n = g.len();
+        if n == 0 {
+            continue;
+        }
+        let mut take = (fraction * n as f64).round() as usize;
+        take = take.max(1);
+        if n >= 2 {
+            take = take.min(n - 1);
+        }
+        val.extend_from_slice(&g[..take]);
+        rest.extend_from_slice(&g[take..]);
+    }
+    val.sort_unstable();
+    rest.sort_unstable();
+    (val, rest)
+}
+
+/// `shots` items of every class among `candidates` (positions into `labels`), drawn with
+/// `seed`. A class with fewer than `shots` candidates is an error that names it.
+pub fn draw_shots(
+    labels: &[usize],
+    candidates: &[usize],
+    classes: &[String],
+    shots: usize,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    if shots == 0 {
+        return Err(crate::Error::InvalidSetting(
+            "--shots must be at least 1".into(),
+        ));
+    }
+    let sub: Vec<usize> = candidates.iter().map(|&i| labels[i]).collect();
+    let mut groups = shuffled_by_class(&sub, seed.wrapping_add(1));
+    groups.resize(classes.len(), Vec::new());
+    let mut picked = Vec::new();
+    for (class, g) in groups.iter().enumerate() {
+        if g.len() < shots {
+            return Err(crate::Error::InvalidSetting(format!(
+                "class `{}` has {} training items outside the validation subset, fewer than {shots} shots",
+                classes[class],
+                g.len()
+            )));
+        }
+        picked.extend(g[..shots].iter().map(|&j| candidates[j]));
+    }
+    picked.sort_unstable();
+    Ok(picked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_is_stratified_seeded_and_disjoint() {
+        let labels: Vec<usize> = (0..50).map(|i| i % 3).collect(); // 17, 17, 16 per class
+        let (val, rest) = stratified_split(&labels, 0.2, 7);
+        let count = |set: &[usize], c: usize| set.iter().filter(|&&i| labels[i] == c).count();
+        assert_eq!([count(&val, 0), count(&val, 1), count(&val, 2)], [3, 3, 3]);
+        assert_eq!(val.len() + rest.len(), 50);
+        assert!(val.iter().all(|i| !rest.contains(i)));
+        assert_eq!(stratified_split(&labels, 0.2, 7).0, val);
+        assert_ne!(stratified_split(&labels, 0.2, 8).0, val);
+        let shots =
+            draw_shots(&labels, &rest, &["a".into(), "b".into(), "c".into()], 4, 7).unwrap();
+        assert_eq!(shots.len(), 12);
+        let e = draw_shots(&labels, &rest, &["a".into(), "b".into(), "c".into()], 14, 7)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid setting: class `c` has 13 training items outside the validation subset, fewer than 14 shots"
+        );
+    }
+}
