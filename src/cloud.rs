@@ -19,6 +19,8 @@ pub enum Format {
     Obj,
     /// STL, ASCII or binary.
     Stl,
+    /// A shape of an HDF5 benchmark file (ModelNet40 `ply_hdf5_2048`, ScanObjectNN).
+    Hdf5,
     /// Built in memory (library callers), not read from a file.
     Memory,
 }

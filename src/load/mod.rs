@@ -8,7 +8,9 @@
 //! # Ok::<(), calip3d::load::LoadError>(())
 //! ```
 
+pub mod dataset;
 mod error;
+pub mod hdf5;
 mod las;
 mod mesh;
 mod ply;
@@ -52,7 +54,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
         Format::Ply => ply::read(path, opts),
         Format::Las | Format::Laz => las::read(path, opts),
         Format::Off | Format::Obj | Format::Stl => mesh::read(path, format, opts),
-        Format::Memory => unreachable!("detect_format never answers Memory"),
+        Format::Hdf5 | Format::Memory => unreachable!("detect_format never answers {format:?}"),
     })
     .map_err(|message| err(LoadErrorKind::Decoder(message)))?
     .map_err(err)?;
