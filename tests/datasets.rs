@@ -332,10 +332,12 @@ fn classify_logits(ply: &Path, classes: &str, extra: &[&str]) -> Vec<f64> {
     logits_of(&json_lines(&String::from_utf8_lossy(&out.stdout))[0])
 }
 
+/// Equal up to the last bits of f32 (the encoder batches several shapes in `eval`, one in
+/// `classify`; the sums then round differently by an ulp or so).
 fn assert_close(a: &[f64], b: &[f64]) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
-        assert!((x - y).abs() <= 1e-5 * y.abs().max(1.0), "{x} vs {y}");
+        assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "{x} vs {y}");
     }
 }
 

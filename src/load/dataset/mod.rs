@@ -24,7 +24,7 @@
 
 mod text;
 
-use super::hdf5::H5File;
+use super::hdf5::{ElementType, H5File};
 use super::{extend_bounds, Gathered, LoadError, LoadErrorKind, LoadOptions, Reservoir};
 use crate::cloud::{Format, PointCloud, SourceMeta, UpAxis};
 use std::ops::Range;
@@ -527,7 +527,19 @@ impl Dataset {
             )));
         }
         h5.check_size(&data)?;
+        if !matches!(data.dtype, ElementType::Float(32 | 64)) {
+            return Err(bad(format!(
+                "array `data` is {}, expected float32 or float64",
+                data.dtype
+            )));
+        }
         let label = h5.array("label")?;
+        if !matches!(label.dtype, ElementType::Int { .. }) {
+            return Err(bad(format!(
+                "array `label` is {}, expected integers",
+                label.dtype
+            )));
+        }
         let n = data.shape[0];
         if label.rows() != n || label.row_len() != 1 || label.shape.len() > 2 {
             return Err(bad(format!(
@@ -545,6 +557,12 @@ impl Dataset {
                 )));
             }
             h5.check_size(&mask)?;
+            if !matches!(mask.dtype, ElementType::Int { .. }) {
+                return Err(bad(format!(
+                    "array `mask` is {}, expected integers",
+                    mask.dtype
+                )));
+            }
         }
         let labels = if n == 0 {
             Vec::new()
