@@ -272,7 +272,8 @@ impl PredictionRecord {
 pub struct PredictionsFile {
     path: PathBuf,
     tmp: PathBuf,
-    out: Option<std::io::BufWriter<std::fs::File>>,
+    out: std::io::BufWriter<std::fs::File>,
+    renamed: bool,
 }
 
 impl PredictionsFile {
@@ -290,7 +291,8 @@ impl PredictionsFile {
         Ok(PredictionsFile {
             path: path.to_path_buf(),
             tmp,
-            out: Some(std::io::BufWriter::new(file)),
+            out: std::io::BufWriter::new(file),
+            renamed: false,
         })
     }
 
@@ -304,8 +306,7 @@ impl PredictionsFile {
     /// Appends one record.
     pub fn write(&mut self, record: &PredictionRecord) -> Result<()> {
         let line = serde_json::to_string(record).map_err(|e| self.io(e.into()))?;
-        let out = self.out.as_mut().expect("open until finish");
-        writeln!(out, "{line}").map_err(|e| Error::Io {
+        writeln!(self.out, "{line}").map_err(|e| Error::Io {
             path: self.path.clone(),
             source: e,
         })
@@ -313,17 +314,18 @@ impl PredictionsFile {
 
     /// Flushes and renames the file into place.
     pub fn finish(mut self) -> Result<()> {
-        let out = self.out.take().expect("open until finish");
-        let file = out.into_inner().map_err(|e| self.io(e.into_error()))?;
-        file.sync_all().map_err(|e| self.io(e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.io(e))
+        self.out.flush().map_err(|e| self.io(e))?;
+        self.out.get_ref().sync_all().map_err(|e| self.io(e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.io(e))?;
+        self.renamed = true;
+        Ok(())
     }
 }
 
 impl Drop for PredictionsFile {
     fn drop(&mut self) {
         // Not finished: the partial file goes.
-        if self.out.take().is_some() {
+        if !self.renamed {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
@@ -453,5 +455,32 @@ mod tests {
         assert_eq!(r.per_class[4].accuracy, None);
         // Mean over the five classes with samples: (0.5 + 1 + 0 + 0 + 0) / 5.
         assert!((r.mean_class_accuracy - 0.3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn predictions_file_appears_only_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jsonl");
+        std::fs::write(&path, "old\n").unwrap();
+        let record = PredictionRecord::new(
+            "a.h5#0".into(),
+            1,
+            &["x".to_string(), "y".to_string()],
+            &Err(Error::Internal("bad".into())),
+        );
+        let mut f = PredictionsFile::create(&path).unwrap();
+        f.write(&record).unwrap();
+        drop(f);
+        // A run that stops early leaves the old file and no partial one.
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut f = PredictionsFile::create(&path).unwrap();
+        f.write(&record).unwrap();
+        f.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"item\":\"a.h5#0\",\"label\":\"y\",\"error\":\"bad\"}\n"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
