@@ -137,6 +137,15 @@ fn scanobjectnn_split_folder_and_files_with_and_without_background() {
         "{err}"
     );
 
+    // The download's root holds split folders: the error says which to give.
+    let err = Dataset::open(&fixtures().join("scanobjectnn"), &DatasetOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds ScanObjectNN split folders (main_split); give one of them"),
+        "{err}"
+    );
+
     // One file names its split: --split picks its sibling.
     let file = dir.join("test_objectdataset_augmentedrot_scale75.h5");
     let single = open(&file, None);

@@ -262,6 +262,22 @@ pub fn detect_layout(path: &Path) -> Result<Layout, DatasetError> {
     if !scanobjectnn_files(path)?.is_empty() {
         return Ok(Layout::ScanObjectNN);
     }
+    // ScanObjectNN's download root (`h5_files/`) holds split folders, not classes.
+    let splits: Vec<String> = read_dir_sorted(path)?
+        .iter()
+        .filter(|p| p.is_dir() && scanobjectnn_files(p).is_ok_and(|f| !f.is_empty()))
+        .map(|p| file_name(p))
+        .collect();
+    if !splits.is_empty() {
+        return Err(layout_error(
+            path,
+            format!(
+                "holds ScanObjectNN split folders ({}); give one of them, e.g. {}",
+                splits.join(", "),
+                path.join(&splits[0]).display()
+            ),
+        ));
+    }
     Ok(Layout::ClassFolders)
 }
 
