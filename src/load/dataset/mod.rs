@@ -15,7 +15,8 @@
 //! let options = DatasetOptions { split: Some(Split::Test), ..Default::default() };
 //! let dataset = Dataset::open("modelnet40_ply_hdf5_2048".as_ref(), &options)?;
 //! for unit in dataset.read_units() {
-//!     for (item, cloud) in dataset.items()[unit.clone()].iter().zip(dataset.read(unit, &LoadOptions::default())) {
+//!     let clouds = dataset.read(unit.clone(), &LoadOptions::default());
+//!     for (item, cloud) in dataset.items()[unit.clone()].iter().zip(clouds) {
 //!         println!("{} (label {}): {} points", item.source, item.label, cloud?.len());
 //!     }
 //! }
