@@ -29,6 +29,8 @@ pub enum Format {
     Text,
     /// ASTM E57 laser-scan exchange format.
     E57,
+    /// A shape of an HDF5 benchmark file (ModelNet40 `ply_hdf5_2048`, ScanObjectNN).
+    Hdf5,
     /// Built in memory (library callers), not read from a file.
     Memory,
 }

@@ -20,8 +20,8 @@ pub enum Error {
     /// The class list is invalid.
     Classes(#[from] crate::classify::classes::ClassesError),
     #[error(transparent)]
-    /// An evaluation folder could not be listed.
-    Dataset(#[from] crate::classify::eval::DatasetError),
+    /// A dataset could not be opened or listed.
+    Dataset(#[from] crate::load::dataset::DatasetError),
     #[error(transparent)]
     /// A tuning profile could not be read or does not fit.
     Profile(#[from] crate::classify::profile::ProfileError),

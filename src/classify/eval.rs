@@ -1,100 +1,334 @@
-//! Accuracy on a labelled folder: top-1/top-5, per-class accuracy and the confusion matrix.
+//! Accuracy on a labelled dataset: the pipelined evaluation of every item of a
+//! [`Dataset`], the per-shape predictions file, and the metrics (top-1/top-5, per-class
+//! accuracy, the confusion matrix).
+//!
+//! ```no_run
+//! # use calip3d::classify::{Classifier, classes};
+//! use calip3d::classify::eval::{evaluate, EvalOptions, EvalReport};
+//! use calip3d::load::dataset::{Dataset, DatasetOptions};
+//! # let classifier = Classifier::builder().build()?;
+//! let dataset = Dataset::open("modelnet40_ply_hdf5_2048".as_ref(), &DatasetOptions::default())?;
+//! let classes = classifier.class_set(classes::resolve("modelnet40", &["a {}.".to_string()])?)?;
+//! let labels = dataset.labels_in(classes.names())?;
+//! let mut scored = Vec::new();
+//! evaluate(&classifier, &classes, &dataset, &EvalOptions::default(), |i, outcome| {
+//!     if let Ok(p) = outcome {
+//!         scored.push((labels[i], p.logits));
+//!     }
+//!     Ok(())
+//! })?;
+//! let report = EvalReport::from_scores(classes.names(), scored.iter().map(|(l, s)| (*l, s.as_slice())));
+//! println!("top-1 {:.2}%", report.top1 * 100.0);
+//! # Ok::<(), calip3d::Error>(())
+//! ```
 
+use crate::classify::{ClassSet, Classifier, Prediction};
+use crate::error::{Error, Result};
+use crate::load::dataset::Dataset;
+use crate::project::ClipBatch;
 use serde::Serialize;
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, TryRecvError};
 
-/// A labelled file of an evaluation set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelledFile {
-    /// The file.
-    pub path: PathBuf,
-    /// Index of the true class in the class list.
-    pub label: usize,
+/// How an evaluation runs.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Worker threads that read and project shapes.
+    pub jobs: usize,
+    /// Views encoded together (views of several shapes); with the queue depth this bounds memory.
+    pub views_per_encode: usize,
 }
 
-/// Why an evaluation set could not be listed.
-#[derive(Debug, thiserror::Error)]
-pub enum DatasetError {
-    #[error("{path}: cannot read folder: {source}")]
-    /// A folder could not be read.
-    ReadDir {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    #[error("{dir}: folder `{folder}` is not one of the classes (known: {known})")]
-    /// A class folder that names no class.
-    UnknownClass {
-        /// The evaluation folder.
-        dir: PathBuf,
-        /// The folder name.
-        folder: String,
-        /// The classes, comma separated.
-        known: String,
-    },
-    #[error(transparent)]
-    /// A class folder could not be listed.
-    Inputs(#[from] crate::load::InputError),
-    #[error("{0}: no point-cloud files in any class folder")]
-    /// No point-cloud file in any class folder.
-    Empty(PathBuf),
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            jobs: 2,
+            views_per_encode: 64,
+        }
+    }
 }
 
-/// The class folders of an evaluation set, sorted: its class names in ModelNet's layout.
-pub fn class_folders(dir: &Path) -> Result<Vec<String>, DatasetError> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|source| DatasetError::ReadDir {
-            path: dir.to_path_buf(),
-            source,
-        })?
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    Ok(names)
+/// Shapes projected together by a worker: their item indices and views, or why one failed.
+enum Projected {
+    Views { items: Vec<usize>, batch: ClipBatch },
+    Failed { item: usize, error: Error },
 }
 
-/// Lists `dir/<class>/**/<file>` (ModelNet's layout; `train/` and `test/` below a class folder are
-/// both walked). Every class folder must name a class of `classes`; folders of classes that are
-/// not in `dir` are fine (they just get no samples).
-pub fn labelled_files(dir: &Path, classes: &[String]) -> Result<Vec<LabelledFile>, DatasetError> {
-    let read = |p: &Path| {
-        std::fs::read_dir(p).map_err(|source| DatasetError::ReadDir {
-            path: p.to_path_buf(),
-            source,
-        })
+/// Classifies every item of `dataset`: `jobs` workers read the dataset's read units (whole h5
+/// chunks, or single files) and project them while the calling thread encodes full batches of
+/// views. `sink` gets each item's index into [`Dataset::items`] and its outcome, in completion
+/// order; memory stays bounded by the queue, whatever the dataset's size. A bad item is an
+/// `Err` outcome and never stops the run; only a failing `sink` does.
+pub fn evaluate(
+    classifier: &Classifier,
+    classes: &ClassSet,
+    dataset: &Dataset,
+    options: &EvalOptions,
+    mut sink: impl FnMut(usize, Result<Prediction>) -> Result<()>,
+) -> Result<()> {
+    let units = dataset.read_units();
+    let next = AtomicUsize::new(0);
+    let jobs = options.jobs.max(1);
+    let views = classifier.projector().views().len().max(1);
+    let clouds_per_encode = (options.views_per_encode / views).max(1);
+    let (tx, rx) = sync_channel::<Projected>(jobs + 1);
+
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                while let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let sent = catch_unwind(AssertUnwindSafe(|| {
+                        project_unit(classifier, dataset, unit.clone(), clouds_per_encode, &tx)
+                    }))
+                    .unwrap_or_else(|_| {
+                        unit.clone().all(|item| {
+                            let error = Error::Internal(format!(
+                                "{}: internal error while reading or projecting",
+                                dataset.items()[item].source
+                            ));
+                            tx.send(Projected::Failed { item, error }).is_ok()
+                        })
+                    });
+                    if !sent {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+
+        let mut pending: Vec<(Vec<usize>, ClipBatch)> = Vec::new();
+        let mut queued = 0usize;
+        loop {
+            let msg = if pending.is_empty() {
+                rx.recv().ok()
+            } else if queued >= clouds_per_encode {
+                None
+            } else {
+                match rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
+                }
+            };
+            match msg {
+                Some(Projected::Views { items, batch }) => {
+                    queued += items.len();
+                    pending.push((items, batch));
+                }
+                Some(Projected::Failed { item, error }) => sink(item, Err(error))?,
+                None if pending.is_empty() => break,
+                None => {
+                    for (item, outcome) in score(classifier, classes, std::mem::take(&mut pending))
+                    {
+                        sink(item, outcome)?;
+                    }
+                    queued = 0;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads one unit and sends its views in groups of `group` shapes; false once the receiver is gone.
+fn project_unit(
+    classifier: &Classifier,
+    dataset: &Dataset,
+    unit: std::ops::Range<usize>,
+    group: usize,
+    tx: &std::sync::mpsc::SyncSender<Projected>,
+) -> bool {
+    let clouds = dataset.read(unit.clone(), classifier.load_options());
+    let mut ready: Vec<(usize, Vec<nalgebra::Point3<f32>>)> = Vec::new();
+    for (item, cloud) in unit.zip(clouds) {
+        match cloud
+            .map_err(Error::from)
+            .and_then(|c| classifier.prepare(&c))
+        {
+            Ok(points) => ready.push((item, points)),
+            Err(error) => {
+                if tx.send(Projected::Failed { item, error }).is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+    for chunk in ready.chunks(group) {
+        let refs: Vec<&[nalgebra::Point3<f32>]> = chunk.iter().map(|(_, p)| p.as_slice()).collect();
+        let items: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
+        let msg = match classifier.project(&refs) {
+            Ok(projected) => Projected::Views {
+                items,
+                batch: projected.batch,
+            },
+            Err(error) => {
+                // One failure message per shape; the group's shapes share the error.
+                let message = error.to_string();
+                for &item in &items[1..] {
+                    let error = Error::Internal(message.clone());
+                    if tx.send(Projected::Failed { item, error }).is_err() {
+                        return false;
+                    }
+                }
+                Projected::Failed {
+                    item: items[0],
+                    error,
+                }
+            }
+        };
+        if tx.send(msg).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Encodes the views of several groups at once.
+fn score(
+    classifier: &Classifier,
+    classes: &ClassSet,
+    pending: Vec<(Vec<usize>, ClipBatch)>,
+) -> Vec<(usize, Result<Prediction>)> {
+    let first = &pending[0].1;
+    let mut joined = ClipBatch {
+        views_per_cloud: first.views_per_cloud,
+        size: first.size,
+        data: Vec::with_capacity(pending.iter().map(|p| p.1.data.len()).sum()),
     };
-    let mut folders: Vec<PathBuf> = read(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
-    let mut files = Vec::new();
-    for folder in folders {
-        let name = folder
+    for (_, batch) in &pending {
+        joined.data.extend_from_slice(&batch.data);
+    }
+    let items = pending.into_iter().flat_map(|(items, _)| items);
+    match classifier.score(&joined, classes) {
+        Ok(predictions) => items.zip(predictions.into_iter().map(Ok)).collect(),
+        Err(e) => {
+            let message = e.to_string();
+            items
+                .map(|item| (item, Err(Error::Encode(message.clone()))))
+                .collect()
+        }
+    }
+}
+
+/// One line of a predictions file: a shape, its true class and what the classifier said.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionRecord {
+    /// The shape: a file, or `file#index` for a shape of an h5 file.
+    pub item: String,
+    /// Its true class.
+    pub label: String,
+    /// The most likely class; absent when the shape failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<String>,
+    /// One logit per class, in the report's class order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logits: Option<Vec<f32>>,
+    /// The softmax of the logits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilities: Option<Vec<f32>>,
+    /// Why the shape failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PredictionRecord {
+    /// The record of item `item` with true class `label` of `classes`.
+    pub fn new(
+        item: String,
+        label: usize,
+        classes: &[String],
+        outcome: &Result<Prediction>,
+    ) -> Self {
+        let label = classes.get(label).cloned().unwrap_or_default();
+        match outcome {
+            Ok(p) => PredictionRecord {
+                item,
+                label,
+                predicted: Some(p.best().0.to_string()),
+                logits: Some(p.logits.clone()),
+                probabilities: Some(p.probabilities.clone()),
+                error: None,
+            },
+            Err(e) => PredictionRecord {
+                item,
+                label,
+                predicted: None,
+                logits: None,
+                probabilities: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// A JSON-lines predictions file, written to a temporary file in the same folder and renamed
+/// into place by [`PredictionsFile::finish`]: readers never see a partial file, and a run that
+/// stops early leaves the previous file as it was.
+pub struct PredictionsFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    renamed: bool,
+}
+
+impl PredictionsFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let name = path
             .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        let label = classes
-            .iter()
-            .position(|c| c == &name || c.replace(' ', "_") == name)
-            .ok_or_else(|| DatasetError::UnknownClass {
-                dir: dir.to_path_buf(),
-                folder: name.clone(),
-                known: classes.join(", "),
-            })?;
-        let pattern = folder.display().to_string();
-        let found = crate::load::expand_inputs(&[pattern])?;
-        files.extend(found.into_iter().map(|path| LabelledFile { path, label }));
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|source| Error::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        Ok(PredictionsFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: std::io::BufWriter::new(file),
+            renamed: false,
+        })
     }
-    if files.is_empty() {
-        return Err(DatasetError::Empty(dir.to_path_buf()));
+
+    fn io(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
-    Ok(files)
+
+    /// Appends one record.
+    pub fn write(&mut self, record: &PredictionRecord) -> Result<()> {
+        let line = serde_json::to_string(record).map_err(|e| self.io(e.into()))?;
+        writeln!(self.out, "{line}").map_err(|e| Error::Io {
+            path: self.path.clone(),
+            source: e,
+        })
+    }
+
+    /// Flushes and renames the file into place.
+    pub fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(|e| self.io(e))?;
+        self.out.get_ref().sync_all().map_err(|e| self.io(e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.io(e))?;
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PredictionsFile {
+    fn drop(&mut self) {
+        // Not finished: the partial file goes.
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Accuracy of one class.
@@ -224,20 +458,29 @@ mod tests {
     }
 
     #[test]
-    fn folders_must_name_classes() {
+    fn predictions_file_appears_only_when_finished() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("night_stand/test")).unwrap();
-        std::fs::write(dir.path().join("night_stand/test/x.off"), b"").unwrap();
-        let classes = vec!["night stand".to_string(), "chair".to_string()];
-        let files = labelled_files(dir.path(), &classes).unwrap();
-        assert_eq!(files.len(), 1);
-        assert_eq!(files[0].label, 0);
-        std::fs::create_dir_all(dir.path().join("sofa")).unwrap();
-        let err = labelled_files(dir.path(), &classes).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("folder `sofa` is not one of the classes"),
-            "{err}"
+        let path = dir.path().join("p.jsonl");
+        std::fs::write(&path, "old\n").unwrap();
+        let record = PredictionRecord::new(
+            "a.h5#0".into(),
+            1,
+            &["x".to_string(), "y".to_string()],
+            &Err(Error::Internal("bad".into())),
         );
+        let mut f = PredictionsFile::create(&path).unwrap();
+        f.write(&record).unwrap();
+        drop(f);
+        // A run that stops early leaves the old file and no partial one.
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut f = PredictionsFile::create(&path).unwrap();
+        f.write(&record).unwrap();
+        f.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"item\":\"a.h5#0\",\"label\":\"y\",\"error\":\"bad\"}\n"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

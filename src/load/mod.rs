@@ -8,9 +8,11 @@
 //! # Ok::<(), calip3d::load::LoadError>(())
 //! ```
 
+pub mod dataset;
 mod e57;
 mod error;
 pub mod format;
+pub mod hdf5;
 mod inputs;
 mod kitti;
 mod las;
@@ -75,7 +77,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
         Format::Npy => npy::read(path, opts),
         Format::Text => text::read(path, opts),
         Format::E57 => e57::read(path, opts),
-        Format::Memory => Err(LoadErrorKind::UnknownFormat("memory".into())),
+        Format::Hdf5 | Format::Memory => Err(LoadErrorKind::UnknownFormat(
+            format!("{format:?}").to_lowercase(),
+        )),
     })
     .map_err(err)?;
     cloud.meta.path = Some(path.to_path_buf());

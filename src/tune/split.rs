@@ -1,9 +1,9 @@
 //! Dataset splits for tuning: labelled items of one split, and the stratified validation subset
 //! carved from it with a fixed seed (METHOD.md §9).
 
-use crate::classify::eval::{class_folders, DatasetError};
 use crate::cloud::PointCloud;
 use crate::error::Result;
+use crate::load::dataset::{Dataset, DatasetOptions, ItemSource};
 use crate::load::LoadOptions;
 use std::path::{Path, PathBuf};
 
@@ -12,41 +12,7 @@ pub const DEFAULT_SEED: u64 = 0x5EED_CA11_B3D0;
 /// Fraction of each class of the training split that goes to validation.
 pub const DEFAULT_VAL_FRACTION: f64 = 0.2;
 
-/// A split of a dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Split {
-    /// The training split: the only one tuning and fitting read by default.
-    Train,
-    /// The test split: read only with `--search-on-test`, and every output is stamped.
-    Test,
-}
-
-impl Split {
-    /// "train" or "test": also the folder name in ModelNet's layout.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        }
-    }
-}
-
-impl std::fmt::Display for Split {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Split {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "train" => Ok(Split::Train),
-            "test" => Ok(Split::Test),
-            other => Err(format!("unknown split `{other}` (train or test)")),
-        }
-    }
-}
+pub use crate::load::dataset::Split;
 
 /// One labelled item of a split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +59,19 @@ impl ClassFolders {
 
     /// The class folders' names, sorted (for `--classes folders`).
     pub fn folder_names(root: &Path) -> Result<Vec<String>> {
-        Ok(class_folders(root)?)
+        let train = Self::open(root, Split::Train)?;
+        Ok(train
+            .class_names()
+            .map(<[String]>::to_vec)
+            .unwrap_or_default())
+    }
+
+    fn open(root: &Path, split: Split) -> Result<Dataset> {
+        let options = DatasetOptions {
+            split: Some(split),
+            ..Default::default()
+        };
+        Ok(Dataset::open(root, &options)?)
     }
 }
 
@@ -105,28 +83,24 @@ impl SplitSource for ClassFolders {
         &self.classes
     }
     fn items(&self, split: Split) -> Result<Vec<LabelledItem>> {
+        // Only `<class>/<split>/` is listed: the other split's folder is never opened.
+        let dataset = Self::open(&self.root, split)?;
+        let labels = dataset.labels_in(&self.classes)?;
         let mut items = Vec::new();
-        for name in class_folders(&self.root)? {
-            let label = self
-                .classes
-                .iter()
-                .position(|c| c == &name || c.replace(' ', "_") == name)
-                .ok_or_else(|| DatasetError::UnknownClass {
-                    dir: self.root.clone(),
-                    folder: name.clone(),
-                    known: self.classes.join(", "),
-                })?;
-            // Only `<class>/<split>/` is listed: the other split's folder is never opened.
-            let dir = self.root.join(&name).join(split.name());
-            if !dir.is_dir() {
-                continue;
+        for (item, label) in dataset.items().iter().zip(labels) {
+            match &item.source {
+                ItemSource::File(path) => items.push(LabelledItem {
+                    id: path.display().to_string(),
+                    path: path.clone(),
+                    label,
+                }),
+                other => {
+                    return Err(crate::Error::InvalidSetting(format!(
+                        "{other}: tune and fit read datasets of files (ModelNet's \
+                         `<class>/{{train,test}}/` layout) for now"
+                    )))
+                }
             }
-            let found = crate::load::expand_inputs(&[dir.display().to_string()])?;
-            items.extend(found.into_iter().map(|path| LabelledItem {
-                id: path.display().to_string(),
-                path,
-                label,
-            }));
         }
         if items.is_empty() {
             return Err(crate::Error::InvalidSetting(format!(

@@ -11,6 +11,7 @@ mod clip_preprocess;
 mod clip_text_cache;
 mod clip_tokenizer;
 mod common;
+mod datasets;
 mod formats;
 mod fuzz_regressions;
 mod gpu;

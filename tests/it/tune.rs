@@ -238,6 +238,9 @@ fn a_profile_gives_the_logits_of_its_settings_as_flags() {
     let mut ev = vec![
         "eval",
         data.to_str().unwrap(),
+        // The fixture has a training split only; eval takes the test split unless told.
+        "--split",
+        "train",
         "--classes",
         "chair,table,lamp",
     ];

@@ -1,20 +1,36 @@
-//! `calip3d eval`: accuracy of the classifier on a folder with one sub-folder per class.
+//! `calip3d eval`: accuracy of the classifier on a labelled dataset, its layout detected
+//! (ModelNet40 h5, ScanObjectNN, modelnet40_normal_resampled, a folder per class).
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::batch::{run_batch, BatchOptions};
-use calip3d::classify::eval::{class_folders, labelled_files, EvalReport};
+use calip3d::classify::eval::{
+    evaluate, EvalOptions, EvalReport, PredictionRecord, PredictionsFile,
+};
 use calip3d::classify::plot::write_confusion_png;
+use calip3d::load::dataset::{Dataset, DatasetOptions, ItemSource, Split};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder with one sub-folder per class (ModelNet's layout).
+    /// The dataset: a folder per class (ModelNet's OFF tree too), `modelnet40_ply_hdf5_2048`,
+    /// `modelnet40_normal_resampled`, a ScanObjectNN split folder, or one h5 file.
     pub dir: PathBuf,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// Which split: train or test (default: test; a single h5 file as given).
+    #[arg(long)]
+    pub split: Option<Split>,
+    /// For `modelnet40_normal_resampled`: which id lists, modelnet40 (default) or modelnet10.
+    #[arg(long)]
+    pub subset: Option<String>,
+    /// Drop the points an h5 `mask` marks as background (ScanObjectNN's objects alone).
+    #[arg(long)]
+    pub no_background: bool,
+    /// Write one JSON line per shape: item, label, predicted, logits, probabilities.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
     /// Also score plain CLIP (β2 = β3 = 0) on the same views, to measure CALIP's gain.
     #[arg(long)]
     pub compare_baseline: bool,
@@ -24,7 +40,7 @@ pub struct Args {
     /// Write the confusion matrix as a PNG heat map.
     #[arg(long)]
     pub plot: Option<PathBuf>,
-    /// Worker threads reading and projecting files.
+    /// Worker threads reading and projecting shapes.
     #[arg(short, long, default_value_t = 2)]
     pub jobs: usize,
     /// No progress bar.
@@ -37,40 +53,80 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    // `--classes folders`: the class folders' names are the classes.
+    let dataset = Dataset::open(
+        &args.dir,
+        &DatasetOptions {
+            split: args.split,
+            subset: args.subset.clone(),
+            drop_background: args.no_background,
+        },
+    )?;
+    // `--classes dataset` (or `folders`): the dataset's own class names.
     let class_arg = match args.pipeline.classes.as_str() {
-        "folders" => class_folders(&args.dir)?.join(","),
+        "dataset" | "folders" => dataset
+            .class_names()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: a {} dataset names no classes; give them with --classes (e.g. scanobjectnn)",
+                    args.dir.display(),
+                    dataset.layout()
+                )
+            })?
+            .join(","),
         other => other.to_string(),
     };
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set_of(&class_arg, &classifier)?;
     let names = classes.names().to_vec();
-    let samples = labelled_files(&args.dir, &names)?;
-    let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
-    let label_of: std::collections::HashMap<&Path, usize> = samples
-        .iter()
-        .map(|s| (s.path.as_path(), s.label))
-        .collect();
-    let bar = files_bar(files.len(), args.quiet);
+    let labels = dataset.labels_in(&names)?;
+    let mut predictions = args
+        .predictions
+        .as_deref()
+        .map(PredictionsFile::create)
+        .transpose()?;
+
+    let bar = files_bar(labels.len(), args.quiet);
     let mut scored: Vec<(usize, Vec<f32>, Vec<f32>)> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
-    let options = BatchOptions {
+    let options = EvalOptions {
         jobs: args.jobs,
         ..Default::default()
     };
-    run_batch(&classifier, &classes, &files, &options, |file, outcome| {
+    evaluate(&classifier, &classes, &dataset, &options, |i, outcome| {
         bar.inc(1);
-        let label = label_of[file];
+        let item = dataset.items()[i].source.to_string();
+        if let Some(file) = predictions.as_mut() {
+            file.write(&PredictionRecord::new(
+                item.clone(),
+                labels[i],
+                &names,
+                &outcome,
+            ))?;
+        }
         match outcome {
-            Ok(p) => scored.push((label, p.logits, p.baseline_logits)),
-            Err(e) => failures.push((file.display().to_string(), e.to_string())),
+            Ok(p) => scored.push((labels[i], p.logits, p.baseline_logits)),
+            Err(e) => failures.push((item, e.to_string())),
         }
         Ok(())
     })?;
     bar.finish_and_clear();
+    if let Some(file) = predictions {
+        file.finish()?;
+    }
     if let Some(report) = &args.report {
-        let files: Vec<(PathBuf, usize)> =
-            samples.iter().map(|s| (s.path.clone(), s.label)).collect();
+        // The report re-scores the same files; it reads files, not shapes inside h5 files.
+        let files = dataset
+            .items()
+            .iter()
+            .zip(&labels)
+            .map(|(item, &label)| match &item.source {
+                ItemSource::File(path) => Ok((path.clone(), label)),
+                other => Err(anyhow::anyhow!(
+                    "--report: {other}: reports work on datasets of files (a folder per class, \
+                     ModelNet's OFF tree) for now"
+                )),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let dir = args.dir.display().to_string();
         calip3d::tune::report::write_eval_report(
             &classifier,
@@ -100,10 +156,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let failed: Vec<_> = failures
             .iter()
-            .map(|(f, e)| json!({"file": f, "error": e}))
+            .map(|(f, e)| json!({"item": f, "error": e}))
             .collect();
         let report = json!({
             "dir": args.dir.display().to_string(),
+            "layout": dataset.layout().to_string(),
+            "split": dataset.split().map(|s| s.to_string()),
             "projection": classifier.projection().to_string(),
             "model": classifier.model_id(),
             method: calip,
@@ -112,6 +170,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         });
         println!("{report}");
     } else {
+        let split = dataset
+            .split()
+            .map(|s| format!(", {s} split"))
+            .unwrap_or_default();
+        println!("{} ({}{split})", args.dir.display(), dataset.layout());
         print_report(method, &calip);
         if let Some(b) = &baseline {
             print_report("clip baseline (β2 = β3 = 0)", b);

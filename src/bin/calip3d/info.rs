@@ -1,10 +1,11 @@
 //! `calip3d info`: what a point-cloud file holds.
 
 use crate::pipeline_args::UpAxisArg;
+use calip3d::load::hdf5::{is_hdf5, H5File};
 use calip3d::load::{load, LoadOptions};
 use calip3d::PointCloud;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -54,6 +55,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for path in &args.files {
         let file = path.display().to_string();
+        if is_hdf5_path(path) {
+            failed |= !hdf5_info(path, args.json);
+            continue;
+        }
         match load(path, &opts) {
             Ok(c) => {
                 let m = &c.meta;
@@ -124,4 +129,65 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// An HDF5 file by its signature, or by its extension (so that a broken one gets HDF5's errors).
+fn is_hdf5_path(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    is_hdf5(path) || matches!(ext.as_deref(), Some("h5" | "hdf5"))
+}
+
+/// Prints an HDF5 file's arrays with their shapes and types, and its shape count (the first
+/// dimension of `data`, as the benchmark files store shapes). False when the file is broken.
+fn hdf5_info(path: &Path, as_json: bool) -> bool {
+    let file = path.display().to_string();
+    let listed = H5File::open(path).and_then(|h| h.arrays());
+    match listed {
+        Ok(arrays) => {
+            let shapes = arrays
+                .iter()
+                .find(|a| a.name == "data" && a.shape.len() == 3)
+                .map(|a| a.rows());
+            if as_json {
+                let list: Vec<_> = arrays
+                    .iter()
+                    .map(
+                        |a| json!({"name": a.name, "shape": a.shape, "dtype": a.dtype.to_string()}),
+                    )
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"path": file, "format": "hdf5", "arrays": list, "shapes": shapes})
+                );
+            } else {
+                println!("{file}");
+                println!("  format      HDF5");
+                if let Some(n) = shapes {
+                    println!("  shapes      {n}");
+                }
+                let width = arrays.iter().map(|a| a.name.len()).max().unwrap_or(0);
+                for a in &arrays {
+                    let dims: Vec<String> = a.shape.iter().map(u64::to_string).collect();
+                    println!(
+                        "  array       {:<width$}  ({})  {}",
+                        a.name,
+                        dims.join(", "),
+                        a.dtype
+                    );
+                }
+            }
+            true
+        }
+        Err(e) => {
+            if as_json {
+                println!("{}", json!({"path": file, "error": e.kind.to_string()}));
+            } else {
+                eprintln!("error: {e}");
+            }
+            false
+        }
+    }
 }
