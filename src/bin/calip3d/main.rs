@@ -12,6 +12,7 @@ mod info;
 mod pipeline_args;
 mod progress;
 mod render;
+mod scene;
 
 /// Zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free attention.
 #[derive(Parser)]
@@ -38,6 +39,8 @@ enum Command {
     Eval(eval::Args),
     /// Classify many files unattended, writing one record per file.
     Batch(batch::Args),
+    /// Find the objects in a LiDAR tile or a scan, classify each, write labels back.
+    Scene(scene::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Classify(a) => classify::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Scene(a) => scene::run(a),
     };
     match result {
         Ok(code) => code,
