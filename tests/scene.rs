@@ -246,7 +246,9 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
     let g = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
     let agree = g.iter().zip(&tags).filter(|(g, t)| **g == (**t == 0)).count();
     let agreement = agree as f64 / tags.len() as f64;
-    assert!(agreement > 0.99, "SMRF agreement on the synthetic tile {agreement}");
+    // The lowest 0.27 m of each object (0.3 m up, within threshold 0.5 m + 1.25 × slope) is
+    // ground to SMRF: about 3 % of the points.
+    assert!(agreement > 0.95, "SMRF agreement on the synthetic tile {agreement}");
 }
 
 /// Raw point records of an uncompressed LAS: (record length, records).
@@ -429,10 +431,13 @@ fn smrf_agreement(path: &Path) -> (f64, f64) {
 #[test]
 fn smrf_agrees_with_the_providers_ground_class() {
     let Some(shared) = shared() else { return };
-    // Lower bounds a little under the measured agreement (see README "Scenes").
+    // Lower bounds a little under the measured figures (README "Scenes"): 4_6_crop 0.9731
+    // agreement, 0.9813 ground recall; autzen_trim 0.4529 and 0.9640 — its class 1 is
+    // "unclassified", and 60 % of those points lie within 0.5 m of the nearest class-2 point's
+    // height (scripts/scene_reference.py's tiles, measured with laspy/scipy).
     for (file, min_agreement, min_recall) in [
-        ("lidar/pdal/autzen_trim.las", 0.88, 0.85),
-        ("lidar/pdal/4_6_crop.las", 0.88, 0.85),
+        ("lidar/pdal/autzen_trim.las", 0.445, 0.955),
+        ("lidar/pdal/4_6_crop.las", 0.965, 0.975),
     ] {
         let (agreement, recall) = smrf_agreement(&shared.join(file));
         eprintln!("{file}: SMRF agreement {agreement:.4}, ground recall {recall:.4}");
@@ -572,8 +577,18 @@ fn scene_command_on_bad_files_says_what_is_wrong() {
     // NaN coordinates in a PLY: dropped on load, the scene runs and writes an empty objects file.
     let ply = dir.path().join("nan.ply");
     let mut pts = common::box_cloud(1, 300);
-    pts[3] = [f32::NAN, 0.0, 0.0];
-    common::write_ply(&ply, &pts);
+    pts[3] = [f32::NAN, 0.0, f32::INFINITY];
+    let mut bytes = format!(
+        "ply\nformat binary_little_endian 1.0\nelement vertex {}\nproperty float x\nproperty float y\nproperty float z\nend_header\n",
+        pts.len()
+    )
+    .into_bytes();
+    for p in &pts {
+        for c in p {
+            bytes.extend_from_slice(&c.to_le_bytes());
+        }
+    }
+    std::fs::write(&ply, bytes).unwrap();
     let objects = dir.path().join("o.csv");
     let o = objects.display().to_string();
     let out = run(&ply, &["--ground", "none", "--min-points", "100000", "--objects", &o, "--out-cloud", &dir.path().join("o.ply").display().to_string()]);

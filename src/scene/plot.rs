@@ -13,7 +13,7 @@ const LEGEND_WIDTH: usize = 230;
 /// Margin around the map, pixels.
 const MARGIN: usize = 12;
 const BACKGROUND: [u8; 3] = [255, 255, 255];
-const UNCLUSTERED: [u8; 3] = [150, 150, 150];
+const UNCLUSTERED: [u8; 3] = [70, 70, 70];
 const TEXT: [u8; 3] = [20, 20, 20];
 
 /// Distinct colours for classes (Tableau 10), cycled when there are more classes.
@@ -124,40 +124,57 @@ pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -
     // Map coordinates (in the cloud's re-centred frame) to pixels, north up.
     let px = |x: f64| MARGIN as i64 + ((x - lo[a]) * scale) as i64;
     let py = |y: f64| (top + map_h) as i64 - ((y - lo[b]) * scale) as i64;
-    // The highest point of each pixel is the one seen from above.
+    // The highest point of each pixel is the one seen from above. Points are drawn as squares
+    // about as wide as their spacing, so sparse tiles read as surfaces.
+    let spacing_px = scale * ((hi[a] - lo[a]) * (hi[b] - lo[b]) / finite.len().max(1) as f64).sqrt();
+    let r = ((spacing_px / 2.0).round() as i64).clamp(0, 6);
     let mut depth = vec![f64::MIN; width * height];
     let dz = (hi[up] - lo[up]).max(1e-9);
     for &i in &finite {
         let p = &cloud.positions[i];
         let (x, y, z) = (px(coord(p, a)), py(coord(p, b)), coord(p, up));
-        if x < 0 || y < 0 || x as usize >= width || y as usize >= height {
-            continue;
-        }
-        let k = y as usize * width + x as usize;
-        if z < depth[k] {
-            continue;
-        }
-        depth[k] = z;
         let color = match (scene.roles[i], scene.labels[i]) {
             (Role::Noise, _) => continue,
             (Role::Ground, _) => {
-                let g = (170.0 + 60.0 * (z - lo[up]) / dz) as u8;
-                [g, g, g.saturating_sub(10)]
+                let g = (120.0 + 110.0 * (z - lo[up]) / dz) as u8;
+                [g, g, g.saturating_sub(12)]
             }
             (Role::Other, 0) => UNCLUSTERED,
             (Role::Other, l) => class_color(l as usize - 1),
         };
-        canvas.set(x, y, color);
+        for yy in y - r..=y + r {
+            for xx in x - r..=x + r {
+                if xx < 0 || yy < 0 || xx as usize >= width || yy as usize >= height {
+                    continue;
+                }
+                let k = yy as usize * width + xx as usize;
+                if z >= depth[k] {
+                    depth[k] = z;
+                    canvas.set(xx, yy, color);
+                }
+            }
+        }
     }
     // Boxes and labels, in the file's coordinates turned back into the re-centred frame.
+    // Largest objects first; a label that would cover an earlier one is left out (the box stays).
     let o = cloud.meta.offset;
-    for obj in &scene.objects {
+    let mut order: Vec<&super::SceneObject> = scene.objects.iter().collect();
+    order.sort_by_key(|obj| std::cmp::Reverse(obj.points));
+    let mut taken: Vec<[i64; 4]> = Vec::new();
+    for obj in order {
         let c = class_color(obj.class_index());
         let (x0, x1) = (px(obj.bounds.min[a] - o[a]), px(obj.bounds.max[a] - o[a]));
         let (y0, y1) = (py(obj.bounds.max[b] - o[b]), py(obj.bounds.min[b] - o[b]));
         canvas.rect(x0 - 1, y0 - 1, x1 + 1, y1 + 1, c);
         let label = format!("{} {:.2}", obj.class(), obj.probability());
-        canvas.text(x0, y0 - 11, &label, c, true);
+        let rect = [x0 - 1, y0 - 12, x0 + 8 * label.len() as i64 + 1, y0 - 2];
+        let overlaps = taken
+            .iter()
+            .any(|t| rect[0] < t[2] && t[0] < rect[2] && rect[1] < t[3] && t[1] < rect[3]);
+        if !overlaps {
+            canvas.text(x0, y0 - 11, &label, c, true);
+            taken.push(rect);
+        }
     }
     // Title and legend.
     canvas.text(MARGIN as i64, 4, title, TEXT, false);
@@ -165,7 +182,7 @@ pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -
     let mut ly = top as i64;
     canvas.text(lx, ly, &format!("{} objects", scene.objects.len()), TEXT, false);
     ly += 20;
-    let entries = [("ground", [200u8, 200, 190]), ("no object", UNCLUSTERED)];
+    let entries = [("ground", [175u8, 175, 163]), ("no object", UNCLUSTERED)];
     for (name, color) in entries {
         canvas.fill(lx, ly, 12, 12, color);
         canvas.text(lx + 18, ly + 2, name, TEXT, false);
