@@ -100,8 +100,15 @@ fn tile(n: usize) -> Vec<Point3<f32>> {
 fn write_las(path: &Path, pts: &[Point3<f32>]) {
     let mut b = las::Builder::from((1, 2));
     b.point_format = las::point::Format::new(1).unwrap();
-    let t = |offset| las::Transform { scale: 0.001, offset };
-    b.transforms = las::Vector { x: t(500_000.0), y: t(5_000_000.0), z: t(0.0) };
+    let t = |offset| las::Transform {
+        scale: 0.001,
+        offset,
+    };
+    b.transforms = las::Vector {
+        x: t(500_000.0),
+        y: t(5_000_000.0),
+        z: t(0.0),
+    };
     let mut w = las::Writer::from_path(path, b.into_header().unwrap()).unwrap();
     for p in pts {
         w.write_point(las::Point {
@@ -131,7 +138,11 @@ fn main() {
     });
     let t = Instant::now();
     let pts = tile(n);
-    println!("generated {} points in {:.1} s", pts.len(), t.elapsed().as_secs_f64());
+    println!(
+        "generated {} points in {:.1} s",
+        pts.len(),
+        t.elapsed().as_secs_f64()
+    );
     if let Ok(path) = std::env::var("CALIP3D_BENCH_LAS") {
         write_las(Path::new(&path), &pts);
         println!("wrote {path}");
@@ -144,7 +155,9 @@ fn main() {
     let t = Instant::now();
     let ground = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
     let ground_s = t.elapsed().as_secs_f64();
-    let candidates: Vec<u32> = (0..cloud.len() as u32).filter(|&i| !ground[i as usize]).collect();
+    let candidates: Vec<u32> = (0..cloud.len() as u32)
+        .filter(|&i| !ground[i as usize])
+        .collect();
     let options = SceneOptions::default();
     let params = options.cluster_params(&GroundMethod::Smrf(SmrfParams::default()));
     let t = Instant::now();
@@ -169,7 +182,10 @@ fn main() {
         .build()
         .unwrap();
     let classes = classifier
-        .class_set(ClassSpec::from_names(&["car", "tree", "building", "person"], &["a depth map of a {}."]))
+        .class_set(ClassSpec::from_names(
+            &["car", "tree", "building", "person"],
+            &["a depth map of a {}."],
+        ))
         .unwrap();
     let t = Instant::now();
     let scene = classifier

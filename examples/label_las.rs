@@ -21,8 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let classifier = Classifier::builder().model(model).build()?;
     let templates = classes::default_templates(Projection::Realistic);
-    let classes =
-        classifier.class_set(classes::resolve("building,tree,car,power line", &templates)?)?;
+    let classes = classifier.class_set(classes::resolve(
+        "building,tree,car,power line",
+        &templates,
+    )?)?;
     // Scenes need every point.
     let all = LoadOptions {
         max_points: 0,

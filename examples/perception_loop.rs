@@ -30,7 +30,13 @@ impl Rng {
 fn sweep(frame: u32, boxes: &[[f32; 3]]) -> Vec<Point3<f32>> {
     let mut rng = Rng(0x9E37_79B9 ^ frame.wrapping_mul(7919));
     let mut pts: Vec<Point3<f32>> = (0..60_000)
-        .map(|_| Point3::new(rng.next() * 3.0 - 1.5, 0.002 * (rng.next() - 0.5), rng.next() * 3.0 - 1.5))
+        .map(|_| {
+            Point3::new(
+                rng.next() * 3.0 - 1.5,
+                0.002 * (rng.next() - 0.5),
+                rng.next() * 3.0 - 1.5,
+            )
+        })
         .collect();
     for (k, size) in boxes.iter().enumerate() {
         let cx = k as f32 - (boxes.len() as f32 - 1.0) / 2.0;
@@ -68,7 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sensor = std::thread::spawn(move || {
         for frame in 0..3u32 {
             let boxes = [[0.4, 0.4, 0.4], [0.1, 0.6, 0.1], [0.5, 0.2, 0.3]];
-            if tx.send((frame, sweep(frame, &boxes[..1 + frame as usize]))).is_err() {
+            if tx
+                .send((frame, sweep(frame, &boxes[..1 + frame as usize])))
+                .is_err()
+            {
                 break;
             }
         }
@@ -77,11 +86,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let cloud = PointCloud::from_points(points, UpAxis::Y);
         let scene = classifier.classify_scene(&cloud, &classes, &options)?;
         let (floor, _, _) = scene.role_counts();
-        println!("frame {frame}: {} points, {floor} floor, {} objects", cloud.len(), scene.objects.len());
+        println!(
+            "frame {frame}: {} points, {floor} floor, {} objects",
+            cloud.len(),
+            scene.objects.len()
+        );
         for o in &scene.objects {
             println!(
                 "  object {} ({} points) at {:.2}, {:.2}, {:.2}: {} ({:.2})",
-                o.cluster_id, o.points, o.centroid[0], o.centroid[1], o.centroid[2], o.class(), o.probability()
+                o.cluster_id,
+                o.points,
+                o.centroid[0],
+                o.centroid[1],
+                o.centroid[2],
+                o.class(),
+                o.probability()
             );
         }
     }

@@ -22,7 +22,10 @@ fn shared() -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    let msg = format!("{} is missing: the scene tests on real data cannot run", dir.display());
+    let msg = format!(
+        "{} is missing: the scene tests on real data cannot run",
+        dir.display()
+    );
     if std::env::var("CALIP3D_SKIP_SHARED").as_deref() == Ok("1") {
         eprintln!("WARNING: {msg} (skipped because CALIP3D_SKIP_SHARED=1)");
         return None;
@@ -153,8 +156,7 @@ fn synthetic_tile(dir: &Path, shared: &Path) -> (PathBuf, Vec<usize>) {
             return_number: 1,
             number_of_returns: 1,
             gps_time: Some(n as f64 * 0.001),
-            classification: las::point::Classification::new(if *tag == 0 { 2 } else { 1 })
-                .unwrap(),
+            classification: las::point::Classification::new(if *tag == 0 { 2 } else { 1 }).unwrap(),
             ..Default::default()
         })
         .unwrap();
@@ -165,7 +167,10 @@ fn synthetic_tile(dir: &Path, shared: &Path) -> (PathBuf, Vec<usize>) {
 
 /// The coordinates the file holds, read back with the las crate.
 fn file_xyz(path: &Path) -> Vec<[f64; 3]> {
-    las_points(path).into_iter().map(|p| [p.x, p.y, p.z]).collect()
+    las_points(path)
+        .into_iter()
+        .map(|p| [p.x, p.y, p.z])
+        .collect()
 }
 
 fn las_points(path: &Path) -> Vec<las::Point> {
@@ -185,7 +190,11 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
     let scene = classifier
         .classify_scene(&cloud, &classes, &SceneOptions::default())
         .unwrap();
-    assert_eq!(scene.ground, GroundMethod::Classified, "class-2 points: auto is classified");
+    assert_eq!(
+        scene.ground,
+        GroundMethod::Classified,
+        "class-2 points: auto is classified"
+    );
     assert_eq!(scene.objects.len(), 4, "one cluster per object");
     let xyz = file_xyz(&path);
     for k in 1..=4 {
@@ -193,9 +202,16 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         let id = scene.cluster_ids[members[0]];
         assert!(id > 0, "object {k} is in a cluster");
         // Completeness: all its points in that one cluster; purity: nothing else in it.
-        assert!(members.iter().all(|&i| scene.cluster_ids[i] == id), "object {k} split");
+        assert!(
+            members.iter().all(|&i| scene.cluster_ids[i] == id),
+            "object {k} split"
+        );
         let in_cluster = scene.cluster_ids.iter().filter(|&&c| c == id).count();
-        assert_eq!(in_cluster, members.len(), "object {k}: cluster holds other points");
+        assert_eq!(
+            in_cluster,
+            members.len(),
+            "object {k}: cluster holds other points"
+        );
         let object = &scene.objects[id as usize - 1];
         assert_eq!(object.cluster_id, id);
         assert_eq!(object.points, members.len());
@@ -231,7 +247,12 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         );
         let p = classifier.classify(&alone, &classes).unwrap();
         for (a, b) in p.logits.iter().zip(&object.prediction.logits) {
-            assert!((a - b).abs() < 1e-4, "object {k}: logits {:?} vs {:?}", p.logits, object.prediction.logits);
+            assert!(
+                (a - b).abs() < 1e-4,
+                "object {k}: logits {:?} vs {:?}",
+                p.logits,
+                object.prediction.logits
+            );
         }
         let label = object.class_index() as u16 + 1;
         assert!(members.iter().all(|&i| scene.labels[i] == label));
@@ -239,16 +260,27 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
     for (i, &t) in tags.iter().enumerate() {
         if t == 0 {
             assert_eq!(scene.roles[i], Role::Ground);
-            assert_eq!((scene.cluster_ids[i], scene.labels[i]), (0, 0), "ground point {i}");
+            assert_eq!(
+                (scene.cluster_ids[i], scene.labels[i]),
+                (0, 0),
+                "ground point {i}"
+            );
         }
     }
     // SMRF on the same tile finds the same ground (objects stand 0.3 m above it).
     let g = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
-    let agree = g.iter().zip(&tags).filter(|(g, t)| **g == (**t == 0)).count();
+    let agree = g
+        .iter()
+        .zip(&tags)
+        .filter(|(g, t)| **g == (**t == 0))
+        .count();
     let agreement = agree as f64 / tags.len() as f64;
     // The lowest 0.27 m of each object (0.3 m up, within threshold 0.5 m + 1.25 × slope) is
     // ground to SMRF: about 3 % of the points.
-    assert!(agreement > 0.95, "SMRF agreement on the synthetic tile {agreement}");
+    assert!(
+        agreement > 0.95,
+        "SMRF agreement on the synthetic tile {agreement}"
+    );
 }
 
 /// Raw point records of an uncompressed LAS: (record length, records).
@@ -270,7 +302,11 @@ fn descriptors(header: &las::Header) -> Vec<(u8, String, String)> {
         .iter()
         .find(|v| v.user_id == "LASF_Spec" && v.record_id == 4)
         .expect("an extra-bytes VLR");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).trim_end_matches('\0').to_string();
+    let text = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .trim_end_matches('\0')
+            .to_string()
+    };
     vlr.data
         .chunks(192)
         .map(|d| (d[2], text(&d[4..36]), text(&d[160..192])))
@@ -286,16 +322,44 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
     let model = tiny_model().display().to_string();
     let input = path.display().to_string();
     let out = calip3d(&[
-        "scene", &input, "--classes", "car,tree,person,lamp", "--model", &model, "--device", "cpu",
-        "--objects", &d("objects.jsonl"), "--out-cloud", &d("labelled.las"), "--plot", &d("top.png"),
-        "--asprs", "--asprs-map", "car=20,tree=5",
+        "scene",
+        &input,
+        "--classes",
+        "car,tree,person,lamp",
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--objects",
+        &d("objects.jsonl"),
+        "--out-cloud",
+        &d("labelled.las"),
+        "--plot",
+        &d("top.png"),
+        "--asprs",
+        "--asprs-map",
+        "car=20,tree=5",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let records = json_lines(&std::fs::read_to_string(d("objects.jsonl")).unwrap());
     assert_eq!(records.len(), 4);
     for (k, r) in records.iter().enumerate() {
         assert_eq!(r["cluster_id"], k as u64 + 1);
-        for key in ["file", "points", "centroid", "bbox", "class", "probability", "top", "classes", "logits"] {
+        for key in [
+            "file",
+            "points",
+            "centroid",
+            "bbox",
+            "class",
+            "probability",
+            "top",
+            "classes",
+            "logits",
+        ] {
             assert!(!r[key].is_null(), "{key} in {r}");
         }
         assert_eq!(r["top"].as_array().unwrap().len(), 4);
@@ -307,13 +371,27 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
     let (len_out, output_recs) = raw_records(Path::new(&d("labelled.las")));
     assert_eq!(len_out, len_in + 10);
     assert_eq!(output_recs.len(), input_recs.len());
-    let header = las::Reader::from_path(d("labelled.las")).unwrap().header().clone();
-    let names: Vec<(u8, String)> = descriptors(&header).into_iter().map(|(t, n, _)| (t, n)).collect();
+    let header = las::Reader::from_path(d("labelled.las"))
+        .unwrap()
+        .header()
+        .clone();
+    let names: Vec<(u8, String)> = descriptors(&header)
+        .into_iter()
+        .map(|(t, n, _)| (t, n))
+        .collect();
     assert_eq!(
         names,
-        [(5, "ClusterID".to_string()), (3, "calip3d_class".into()), (9, "calip3d_prob".into())]
+        [
+            (5, "ClusterID".to_string()),
+            (3, "calip3d_class".into()),
+            (9, "calip3d_prob".into())
+        ]
     );
-    let classes_vlr = header.vlrs().iter().find(|v| v.user_id == "calip3d").unwrap();
+    let classes_vlr = header
+        .vlrs()
+        .iter()
+        .find(|v| v.user_id == "calip3d")
+        .unwrap();
     let v: Value = serde_json::from_slice(&classes_vlr.data).unwrap();
     assert_eq!(v["calip3d_class"], serde_json::json!(CLASSES));
     let code = |r: &[Value], id: u32| -> u8 {
@@ -338,18 +416,37 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
             assert_eq!(CLASSES[class as usize - 1], r["class"].as_str().unwrap());
         }
     }
-    assert_eq!(header.transforms(), las::Reader::from_path(&path).unwrap().header().transforms());
+    assert_eq!(
+        header.transforms(),
+        las::Reader::from_path(&path).unwrap().header().transforms()
+    );
     // LAZ holds the same points as the LAS.
     let out = calip3d(&[
-        "scene", &input, "--classes", "car,tree,person,lamp", "--model", &model, "--device", "cpu",
-        "--out-cloud", &d("labelled.laz"), "-q",
+        "scene",
+        &input,
+        "--classes",
+        "car,tree,person,lamp",
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--out-cloud",
+        &d("labelled.laz"),
+        "-q",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let laz: Vec<las::Point> = las_points(Path::new(&d("labelled.laz")));
     let las_in: Vec<las::Point> = las_points(&path);
     assert_eq!(laz.len(), las_in.len());
     for (a, b) in las_in.iter().zip(&laz) {
-        assert_eq!((a.x, a.y, a.z, a.intensity, a.gps_time), (b.x, b.y, b.z, b.intensity, b.gps_time));
+        assert_eq!(
+            (a.x, a.y, a.z, a.intensity, a.gps_time),
+            (b.x, b.y, b.z, b.intensity, b.gps_time)
+        );
         assert_eq!(b.extra_bytes.len(), 10);
     }
     // The plot is a PNG of the map plus the legend.
@@ -362,9 +459,10 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
 #[test]
 fn labelled_warsaw_matches_the_laspy_reference() {
     let Some(shared) = shared() else { return };
-    let reference: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("labelled_warsaw_laspy.json")).unwrap())
-            .unwrap();
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("labelled_warsaw_laspy.json")).unwrap(),
+    )
+    .unwrap();
     // What laspy saw in the committed file.
     assert!(reference["original_dimensions_equal"]
         .as_object()
@@ -379,18 +477,38 @@ fn labelled_warsaw_matches_the_laspy_reference() {
     assert_eq!(extra["ClusterID"]["type"], "uint32");
     assert_eq!(extra["calip3d_class"]["type"], "uint16");
     assert_eq!(extra["calip3d_prob"]["type"], "float32");
-    assert!(extra["ClusterID"]["description"].as_str().unwrap().contains("0 = none"));
-    assert_eq!(reference["class_names"]["calip3d_class"], serde_json::json!(CLASSES));
+    assert!(extra["ClusterID"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("0 = none"));
+    assert_eq!(
+        reference["class_names"]["calip3d_class"],
+        serde_json::json!(CLASSES)
+    );
     // calip3d writes the same file today.
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("labelled.las");
     let input = shared.join("lidar/pdal/warsaw_small.las");
     let out = calip3d(&[
-        "scene", &input.display().to_string(), "--classes", "car,tree,person,lamp", "--model",
-        &tiny_model().display().to_string(), "--device", "cpu", "--ground", "classified",
-        "--out-cloud", &out_path.display().to_string(), "-q",
+        "scene",
+        &input.display().to_string(),
+        "--classes",
+        "car,tree,person,lamp",
+        "--model",
+        &tiny_model().display().to_string(),
+        "--device",
+        "cpu",
+        "--ground",
+        "classified",
+        "--out-cloud",
+        &out_path.display().to_string(),
+        "-q",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (len, ours) = raw_records(&out_path);
     let (_, committed) = raw_records(&fixture("labelled_warsaw.las"));
     let (len_in, input_recs) = raw_records(&input);
@@ -399,7 +517,11 @@ fn labelled_warsaw_matches_the_laspy_reference() {
     let labels = reference["calip3d_class"].as_array().unwrap();
     for (i, ((a, b), src)) in ours.iter().zip(&committed).zip(&input_recs).enumerate() {
         assert_eq!(a[..len_in], src[..], "record {i}: input bytes");
-        assert_eq!(a[..len - 4], b[..len - 4], "record {i}: all but the probability");
+        assert_eq!(
+            a[..len - 4],
+            b[..len - 4],
+            "record {i}: all but the probability"
+        );
         let pa = f32::from_le_bytes(a[len - 4..].try_into().unwrap());
         let pb = f32::from_le_bytes(b[len - 4..].try_into().unwrap());
         assert!((pa - pb).abs() < 1e-4, "record {i}: {pa} vs {pb}");
@@ -421,11 +543,19 @@ fn labelled_warsaw_matches_the_laspy_reference() {
 fn smrf_agreement(path: &Path) -> (f64, f64) {
     let cloud = load(path, &all_points()).unwrap();
     let g = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
-    let truth: Vec<bool> = cloud.classification.unwrap().iter().map(|&c| c == 2).collect();
+    let truth: Vec<bool> = cloud
+        .classification
+        .unwrap()
+        .iter()
+        .map(|&c| c == 2)
+        .collect();
     let agree = g.iter().zip(&truth).filter(|(a, b)| a == b).count();
     let tp = g.iter().zip(&truth).filter(|(a, b)| **a && **b).count();
     let n_truth = truth.iter().filter(|&&t| t).count();
-    (agree as f64 / truth.len() as f64, tp as f64 / n_truth as f64)
+    (
+        agree as f64 / truth.len() as f64,
+        tp as f64 / n_truth as f64,
+    )
 }
 
 #[test]
@@ -466,13 +596,23 @@ fn euclidean_and_dbscan_partitions_equal_scipy_and_scikit_learn_on_real_tiles() 
             &std::fs::read_to_string(fixture(&format!("clusters_{tile}.json"))).unwrap(),
         )
         .unwrap();
-        let cloud = load(&shared.join(format!("lidar/pdal/{tile}.las")), &all_points()).unwrap();
+        let cloud = load(
+            &shared.join(format!("lidar/pdal/{tile}.las")),
+            &all_points(),
+        )
+        .unwrap();
         let classes = cloud.classification.as_ref().unwrap();
         let candidates: Vec<u32> = (0..cloud.len() as u32)
             .filter(|&i| ![2, 7, 18].contains(&classes[i as usize]))
             .collect();
-        assert_eq!(candidates.len() as u64, reference["candidates"].as_u64().unwrap());
-        for (name, method) in [("euclidean", ClusterMethod::Euclidean), ("dbscan", ClusterMethod::Dbscan)] {
+        assert_eq!(
+            candidates.len() as u64,
+            reference["candidates"].as_u64().unwrap()
+        );
+        for (name, method) in [
+            ("euclidean", ClusterMethod::Euclidean),
+            ("dbscan", ClusterMethod::Dbscan),
+        ] {
             let r = &reference[name];
             let params = ClusterParams {
                 method,
@@ -489,16 +629,28 @@ fn euclidean_and_dbscan_partitions_equal_scipy_and_scikit_learn_on_real_tiles() 
                     sizes[id as usize - 1] += 1;
                 }
             }
-            let expected: Vec<u64> = r["sizes"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            let expected: Vec<u64> = r["sizes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
             assert_eq!(sizes, expected, "{tile} {name}: sizes");
             if let Some(labels) = r["labels"].as_array() {
                 let first_difference = labels
                     .iter()
                     .zip(&ids)
                     .position(|(a, &b)| a.as_u64().unwrap() != b as u64);
-                assert_eq!(first_difference, None, "{tile} {name}: first differing point");
+                assert_eq!(
+                    first_difference, None,
+                    "{tile} {name}: first differing point"
+                );
             }
-            assert_eq!(fnv1a(&ids), r["fnv1a"].as_str().unwrap(), "{tile} {name}: labels");
+            assert_eq!(
+                fnv1a(&ids),
+                r["fnv1a"].as_str().unwrap(),
+                "{tile} {name}: labels"
+            );
         }
     }
 }
@@ -533,7 +685,14 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
         UpAxis::Y,
     );
     let s = classifier
-        .classify_scene(&scattered, &classes, &SceneOptions { ground: GroundMethod::None, ..opts.clone() })
+        .classify_scene(
+            &scattered,
+            &classes,
+            &SceneOptions {
+                ground: GroundMethod::None,
+                ..opts.clone()
+            },
+        )
         .unwrap();
     assert!(s.objects.is_empty());
     // Non-finite coordinates (a cloud built by hand) are noise, never a panic.
@@ -543,7 +702,14 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
     );
     nan.positions[5] = Point3::new(f32::NAN, 0.0, f32::INFINITY);
     let s = classifier
-        .classify_scene(&nan, &classes, &SceneOptions { ground: GroundMethod::None, ..opts.clone() })
+        .classify_scene(
+            &nan,
+            &classes,
+            &SceneOptions {
+                ground: GroundMethod::None,
+                ..opts.clone()
+            },
+        )
         .unwrap();
     assert_eq!(s.roles[5], Role::Noise);
     assert_eq!(s.cluster_ids[5], 0);
@@ -551,7 +717,14 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
     assert_eq!(s.objects[0].points, 299);
     // --ground classified on a cloud without classes is a clear error.
     let e = classifier
-        .classify_scene(&plane, &classes, &SceneOptions { ground: GroundMethod::Classified, ..opts })
+        .classify_scene(
+            &plane,
+            &classes,
+            &SceneOptions {
+                ground: GroundMethod::Classified,
+                ..opts
+            },
+        )
         .unwrap_err()
         .to_string();
     assert!(e.contains("needs per-point classes"), "{e}");
@@ -563,7 +736,16 @@ fn scene_command_on_bad_files_says_what_is_wrong() {
     let model = tiny_model().display().to_string();
     let run = |file: &Path, extra: &[&str]| {
         let f = file.display().to_string();
-        let mut args = vec!["scene", f.as_str(), "--classes", "car,tree", "--model", &model, "--device", "cpu"];
+        let mut args = vec![
+            "scene",
+            f.as_str(),
+            "--classes",
+            "car,tree",
+            "--model",
+            &model,
+            "--device",
+            "cpu",
+        ];
         args.extend_from_slice(extra);
         calip3d(&args)
     };
@@ -573,7 +755,10 @@ fn scene_command_on_bad_files_says_what_is_wrong() {
     let out = run(&empty, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("empty.las") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("empty.las") && !err.contains("panicked"),
+        "{err}"
+    );
     // NaN coordinates in a PLY: dropped on load, the scene runs and writes an empty objects file.
     let ply = dir.path().join("nan.ply");
     let mut pts = common::box_cloud(1, 300);
@@ -591,22 +776,53 @@ fn scene_command_on_bad_files_says_what_is_wrong() {
     std::fs::write(&ply, bytes).unwrap();
     let objects = dir.path().join("o.csv");
     let o = objects.display().to_string();
-    let out = run(&ply, &["--ground", "none", "--min-points", "100000", "--objects", &o, "--out-cloud", &dir.path().join("o.ply").display().to_string()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &ply,
+        &[
+            "--ground",
+            "none",
+            "--min-points",
+            "100000",
+            "--objects",
+            &o,
+            "--out-cloud",
+            &dir.path().join("o.ply").display().to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(&objects).unwrap();
     assert_eq!(csv.lines().count(), 1, "header only: {csv}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 objects"));
     // An objects file with an unknown extension fails before anything is written.
-    let out = run(&ply, &["--objects", &dir.path().join("o.txt").display().to_string()]);
+    let out = run(
+        &ply,
+        &["--objects", &dir.path().join("o.txt").display().to_string()],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".jsonl or .csv"));
     // A class code that LAS format 1 cannot hold.
     if let Some(shared) = shared() {
         let f = shared.join("lidar/pdal/4_6_crop.las");
-        let out = run(&f, &["--out-cloud", &dir.path().join("x.las").display().to_string(), "--asprs", "--asprs-map", "car=64"]);
+        let out = run(
+            &f,
+            &[
+                "--out-cloud",
+                &dir.path().join("x.las").display().to_string(),
+                "--asprs",
+                "--asprs-map",
+                "car=64",
+            ],
+        );
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("class 64 does not fit LAS point format 3"), "{err}");
+        assert!(
+            err.contains("class 64 does not fit LAS point format 3"),
+            "{err}"
+        );
         assert!(!dir.path().join("x.las").exists());
     }
 }
@@ -622,9 +838,19 @@ fn batch_scene_writes_objects_and_a_summary_per_file_and_resumes() {
     let model = tiny_model().display().to_string();
     let args = |resume: bool| {
         let mut a = vec![
-            "batch".to_string(), good.clone(), broken.display().to_string(), "--scene".into(),
-            "--classes".into(), "car,tree".into(), "--model".into(), model.clone(), "--device".into(),
-            "cpu".into(), "--out".into(), out_path.display().to_string(), "-q".into(),
+            "batch".to_string(),
+            good.clone(),
+            broken.display().to_string(),
+            "--scene".into(),
+            "--classes".into(),
+            "car,tree".into(),
+            "--model".into(),
+            model.clone(),
+            "--device".into(),
+            "cpu".into(),
+            "--out".into(),
+            out_path.display().to_string(),
+            "-q".into(),
         ];
         if resume {
             a.push("--resume".into());
@@ -633,9 +859,17 @@ fn batch_scene_writes_objects_and_a_summary_per_file_and_resumes() {
     };
     let a = args(false);
     let out = calip3d(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let records = json_lines(&std::fs::read_to_string(&out_path).unwrap());
-    let summaries: Vec<&Value> = records.iter().filter(|r| r["record"] == "summary").collect();
+    let summaries: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["record"] == "summary")
+        .collect();
     assert_eq!(summaries.len(), 2);
     let ok = summaries.iter().find(|r| r["ok"] == true).unwrap();
     assert_eq!(ok["file"], good.as_str());
@@ -649,5 +883,9 @@ fn batch_scene_writes_objects_and_a_summary_per_file_and_resumes() {
     let out = calip3d(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(2));
     let again = json_lines(&std::fs::read_to_string(&out_path).unwrap());
-    assert_eq!(again.len(), records.len() + 1, "one more failed summary, nothing else");
+    assert_eq!(
+        again.len(),
+        records.len() + 1,
+        "one more failed summary, nothing else"
+    );
 }

@@ -32,7 +32,9 @@ impl std::str::FromStr for ClusterMethod {
         match s.to_ascii_lowercase().as_str() {
             "euclidean" => Ok(Self::Euclidean),
             "dbscan" => Ok(Self::Dbscan),
-            _ => Err(format!("unknown cluster method {s:?}: use euclidean or dbscan")),
+            _ => Err(format!(
+                "unknown cluster method {s:?}: use euclidean or dbscan"
+            )),
         }
     }
 }
@@ -203,7 +205,10 @@ impl<'a> Neighbours<'a> {
     /// included.
     fn for_each(&self, i: usize, mut f: impl FnMut(u32)) {
         let q = self.coords[i];
-        for n in self.tree.within_unsorted::<SquaredEuclidean>(&q, self.r2_loose) {
+        for n in self
+            .tree
+            .within_unsorted::<SquaredEuclidean>(&q, self.r2_loose)
+        {
             let p = self.coords[n.item as usize];
             let d2: f64 = (0..3)
                 .map(|k| {

@@ -294,10 +294,7 @@ fn knn_fill(mut g: Grid) -> Grid {
         }
         let q = [(k % g.cols) as f64, (k / g.cols) as f64];
         let near = tree.nearest_n::<SquaredEuclidean>(&q, k_nearest);
-        let sum: f64 = near
-            .iter()
-            .map(|n| source[filled[n.item as usize]])
-            .sum();
+        let sum: f64 = near.iter().map(|n| source[filled[n.item as usize]]).sum();
         *v = sum / near.len() as f64;
     }
     g
@@ -514,6 +511,9 @@ mod tests {
             ..Default::default()
         };
         let g = plane(&pts, UpAxis::Z, &any);
-        assert!(g[floor..].iter().all(|&g| g), "the wall is the largest plane");
+        assert!(
+            g[floor..].iter().all(|&g| g),
+            "the wall is the largest plane"
+        );
     }
 }

@@ -104,7 +104,11 @@ fn joined<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
 fn object_csv(file: &str, o: &SceneObject, top_k: usize) -> String {
     let p = &o.prediction;
     let top = joined(p.top(top_k).into_iter().map(|(c, pr)| format!("{c}:{pr}")));
-    let mut cols = vec!["object".to_string(), csv_field(file), o.cluster_id.to_string()];
+    let mut cols = vec![
+        "object".to_string(),
+        csv_field(file),
+        o.cluster_id.to_string(),
+    ];
     cols.push(o.points.to_string());
     cols.extend(o.centroid.iter().map(|v| v.to_string()));
     cols.extend(o.bounds.min.iter().map(|v| v.to_string()));
@@ -222,7 +226,12 @@ impl ObjectsWriter {
     }
 
     /// Writes the records of a scene's objects.
-    pub fn write_objects(&mut self, file: &str, scene: &Scene, top_k: usize) -> std::io::Result<()> {
+    pub fn write_objects(
+        &mut self,
+        file: &str,
+        scene: &Scene,
+        top_k: usize,
+    ) -> std::io::Result<()> {
         for o in &scene.objects {
             match self.format {
                 ObjectsFormat::Jsonl => writeln!(self.out, "{}", object_json(file, o, top_k))?,
@@ -297,7 +306,10 @@ mod tests {
         let n = CSV_HEADER.split(',').count();
         let row = summary_csv("a,b.las", Err("broken"));
         assert_eq!(row.matches(',').count() - 1, n - 1, "{row}"); // one comma inside quotes
-        assert_eq!(first_csv_field("\"a,\"\"b\"\".las\",x").unwrap(), "a,\"b\".las");
+        assert_eq!(
+            first_csv_field("\"a,\"\"b\"\".las\",x").unwrap(),
+            "a,\"b\".las"
+        );
         assert_eq!(first_csv_field("plain.las,,3").unwrap(), "plain.las");
     }
 }

@@ -71,7 +71,13 @@ impl Canvas {
     /// Text in the 8×8 font8x8 glyphs, on a light backing so it reads over points.
     fn text(&mut self, x0: i64, y0: i64, s: &str, c: [u8; 3], backing: bool) {
         if backing {
-            self.fill(x0 - 1, y0 - 1, 8 * s.chars().count() as i64 + 2, 10, [255, 255, 255]);
+            self.fill(
+                x0 - 1,
+                y0 - 1,
+                8 * s.chars().count() as i64 + 2,
+                10,
+                [255, 255, 255],
+            );
         }
         for (i, ch) in s.chars().enumerate() {
             let glyph = font8x8::legacy::BASIC_LEGACY
@@ -91,7 +97,12 @@ impl Canvas {
 
 /// Renders the scene seen from above (along the cloud's up axis) into a PNG at `path`, written
 /// atomically.
-pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -> std::io::Result<()> {
+pub fn write_plot(
+    cloud: &PointCloud,
+    scene: &Scene,
+    title: &str,
+    path: &Path,
+) -> std::io::Result<()> {
     let (a, b) = horizontal_axes(cloud.up_axis);
     let up = 3 - a - b;
     let coord = |p: &nalgebra::Point3<f32>, k: usize| p.coords[k] as f64;
@@ -126,7 +137,8 @@ pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -
     let py = |y: f64| (top + map_h) as i64 - ((y - lo[b]) * scale) as i64;
     // The highest point of each pixel is the one seen from above. Points are drawn as squares
     // about as wide as their spacing, so sparse tiles read as surfaces.
-    let spacing_px = scale * ((hi[a] - lo[a]) * (hi[b] - lo[b]) / finite.len().max(1) as f64).sqrt();
+    let spacing_px =
+        scale * ((hi[a] - lo[a]) * (hi[b] - lo[b]) / finite.len().max(1) as f64).sqrt();
     let r = ((spacing_px / 2.0).round() as i64).clamp(0, 6);
     let mut depth = vec![f64::MIN; width * height];
     let dz = (hi[up] - lo[up]).max(1e-9);
@@ -180,7 +192,13 @@ pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -
     canvas.text(MARGIN as i64, 4, title, TEXT, false);
     let lx = (map_w + 2 * MARGIN) as i64;
     let mut ly = top as i64;
-    canvas.text(lx, ly, &format!("{} objects", scene.objects.len()), TEXT, false);
+    canvas.text(
+        lx,
+        ly,
+        &format!("{} objects", scene.objects.len()),
+        TEXT,
+        false,
+    );
     ly += 20;
     let entries = [("ground", [175u8, 175, 163]), ("no object", UNCLUSTERED)];
     for (name, color) in entries {
@@ -189,7 +207,11 @@ pub fn write_plot(cloud: &PointCloud, scene: &Scene, title: &str, path: &Path) -
         ly += 20;
     }
     for (k, name) in scene.classes.iter().enumerate() {
-        let n = scene.objects.iter().filter(|o| o.class_index() == k).count();
+        let n = scene
+            .objects
+            .iter()
+            .filter(|o| o.class_index() == k)
+            .count();
         canvas.fill(lx, ly, 12, 12, class_color(k));
         canvas.text(lx + 18, ly + 2, &format!("{name} ({n})"), TEXT, false);
         ly += 20;

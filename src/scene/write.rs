@@ -193,8 +193,18 @@ fn add_descriptors(vlrs: &mut Vec<las::Vlr>, existing_extra: u16) {
         undescribed -= n;
     }
     data.extend(descriptor(5, 0, "ClusterID", "calip3d object, 0 = none"));
-    data.extend(descriptor(3, 0, "calip3d_class", "1 + class index, 0 = none"));
-    data.extend(descriptor(9, 0, "calip3d_prob", "calip3d class probability"));
+    data.extend(descriptor(
+        3,
+        0,
+        "calip3d_class",
+        "1 + class index, 0 = none",
+    ));
+    data.extend(descriptor(
+        9,
+        0,
+        "calip3d_prob",
+        "calip3d class probability",
+    ));
     let vlr = las::Vlr {
         user_id: "LASF_Spec".into(),
         record_id: 4,
@@ -235,10 +245,7 @@ pub fn write_labelled(
     let temporary = temporary_beside(output);
     let result = match ext.as_str() {
         "las" | "laz" => {
-            let from_las = matches!(
-                cloud.meta.format,
-                crate::Format::Las | crate::Format::Laz
-            );
+            let from_las = matches!(cloud.meta.format, crate::Format::Las | crate::Format::Laz);
             match (&cloud.meta.path, from_las) {
                 (Some(input), true) => {
                     copy_las(input, cloud, scene, &temporary, ext == "laz", asprs)
@@ -314,7 +321,12 @@ fn copy_las(
     let mut reader = las::Reader::from_path(input).map_err(|e| failed(input, e))?;
     let header = reader.header().clone();
     if let Some(a) = asprs {
-        a.check_format(header.point_format().to_u8().map_err(|e| failed(input, e))?)?;
+        a.check_format(
+            header
+                .point_format()
+                .to_u8()
+                .map_err(|e| failed(input, e))?,
+        )?;
     }
     let expected = header.number_of_points();
     let mut builder = las::Builder::from(header);
@@ -337,9 +349,7 @@ fn copy_las(
     };
     let mut i = 0u64;
     loop {
-        let data = reader
-            .read_points(65_536)
-            .map_err(|e| failed(input, e))?;
+        let data = reader.read_points(65_536).map_err(|e| failed(input, e))?;
         if data.is_empty() {
             break;
         }
@@ -352,7 +362,9 @@ fn copy_las(
                 point.classification =
                     las::point::Classification::new(code).map_err(|e| failed(input, e))?;
             }
-            writer.write_point(point).map_err(|e| failed(temporary, e))?;
+            writer
+                .write_point(point)
+                .map_err(|e| failed(temporary, e))?;
             i += 1;
         }
     }
@@ -420,7 +432,9 @@ fn new_las(
             number_of_returns: 1,
             ..Default::default()
         };
-        writer.write_point(point).map_err(|e| failed(temporary, e))?;
+        writer
+            .write_point(point)
+            .map_err(|e| failed(temporary, e))?;
     }
     writer.close().map_err(|e| failed(temporary, e))
 }
@@ -470,7 +484,10 @@ mod tests {
         assert_eq!(a.per_class, vec![64, 5]);
         assert!(a.check_format(6).is_ok());
         let e = a.check_format(3).unwrap_err().to_string();
-        assert!(e.contains("class 64 does not fit LAS point format 3"), "{e}");
+        assert!(
+            e.contains("class 64 does not fit LAS point format 3"),
+            "{e}"
+        );
         assert!(AsprsCodes::parse("boat=3", &classes)
             .unwrap_err()
             .to_string()

@@ -178,8 +178,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let file = args.input.display().to_string();
     if let Some(path) = &args.objects {
-        let mut w = ObjectsWriter::create(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut w =
+            ObjectsWriter::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         w.write_objects(&file, &scene, args.top_k)
             .and_then(|_| w.finish())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -225,10 +225,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
 /// `calip3d batch --scene`: one object record per object and one summary record per file into
 /// the results file; failed files get a failed summary and the run goes on (exit 2 at the end).
-pub fn run_batch(
-    args: &crate::batch::Args,
-    files: Vec<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+pub fn run_batch(args: &crate::batch::Args, files: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     let (mut out, done) = ObjectsWriter::append(&args.out, args.resume)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
     let todo: Vec<PathBuf> = files
