@@ -216,15 +216,14 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         assert_eq!(object.cluster_id, id);
         assert_eq!(object.points, members.len());
         // The centroid in the file's CRS (UTM-sized), against the file's own f64 coordinates.
-        for d in 0..3 {
+        for (d, (centroid, min)) in object.centroid.iter().zip(&object.bounds.min).enumerate() {
             let truth = members.iter().map(|&i| xyz[i][d]).sum::<f64>() / members.len() as f64;
             assert!(
-                (object.centroid[d] - truth).abs() < 1e-3,
-                "object {k} centroid[{d}] {} vs {truth}",
-                object.centroid[d]
+                (centroid - truth).abs() < 1e-3,
+                "object {k} centroid[{d}] {centroid} vs {truth}"
             );
             let lo = members.iter().map(|&i| xyz[i][d]).fold(f64::MAX, f64::min);
-            assert!((object.bounds.min[d] - lo).abs() < 1e-3);
+            assert!((min - lo).abs() < 1e-3);
         }
         assert!(object.centroid[0] > 500_000.0 && object.centroid[1] > 5_000_000.0);
         // The same points, re-centred in f64 and classified on their own in memory.

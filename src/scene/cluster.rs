@@ -114,7 +114,7 @@ pub(crate) fn cluster_resolving(
     if let Some(a) = auto {
         params.radius = a.floor.max(a.factor * median_spacing(&coords, &tree));
     }
-    if !(params.radius > 0.0) || !params.radius.is_finite() {
+    if params.radius.is_nan() || params.radius <= 0.0 || !params.radius.is_finite() {
         return (ids, params);
     }
     let search = Neighbours::new(&coords, tree, params.radius);

@@ -427,7 +427,7 @@ pub fn plane(points: &[Point3<f32>], up: UpAxis, p: &PlaneParams) -> Vec<bool> {
             u[0] * v[1] - u[1] * v[0],
         ];
         let len = (nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]).sqrt();
-        if !(len > 1e-12) {
+        if len.is_nan() || len <= 1e-12 {
             continue;
         }
         let nrm = nrm.map(|x| x / len);

@@ -332,7 +332,7 @@ impl Classifier {
         let candidates: Vec<u32> = (0..cloud.len() as u32)
             .filter(|&i| roles[i as usize] == Role::Other)
             .collect();
-        let auto = options.radius.is_none().then(|| cluster::AutoRadius {
+        let auto = options.radius.is_none().then_some(cluster::AutoRadius {
             floor: params.radius,
             factor: SPACING_FACTOR,
         });
