@@ -37,13 +37,14 @@ pub struct SceneArgs {
     /// Objects: euclidean (PDAL filters.cluster) or dbscan (Open3D cluster_dbscan).
     #[arg(long, default_value = "euclidean")]
     pub cluster: ClusterMethod,
-    /// Euclidean link distance, m (default 1.0 for aerial tiles, 0.02 for robot scans).
+    /// Euclidean link distance, m (default 1.0 for aerial tiles, 0.02 for robot scans, or 3 × the
+    /// median point spacing when that is larger).
     #[arg(long, conflicts_with = "eps")]
     pub tolerance: Option<f64>,
     /// DBSCAN neighbourhood radius, m (defaults as --tolerance).
     #[arg(long)]
     pub eps: Option<f64>,
-    /// Euclidean: smallest object (default 50 aerial, 100 robot); DBSCAN: neighbours of a core
+    /// Euclidean: smallest object (default 30 aerial, 100 robot); DBSCAN: neighbours of a core
     /// point, itself included (default 10).
     #[arg(long)]
     pub min_points: Option<usize>,
@@ -104,7 +105,7 @@ impl SceneArgs {
 #[derive(clap::Args)]
 // `--max-points` is the largest object here (PDAL's max_points); the object point budget that
 // `classify` calls --max-points is --object-points.
-#[command(mut_arg("max_points", |a| a.long("object-points").help("Points kept per object (deterministic subsample; 0 = all)")))]
+#[command(mut_arg("max_points", |a| a.long("object-points").value_name("N").help("Points kept per object (deterministic subsample; 0 = all)")))]
 pub struct Args {
     /// A LiDAR tile (LAS/LAZ) or a scan (PLY, …).
     pub input: PathBuf,
