@@ -714,6 +714,12 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
     assert_eq!(s.cluster_ids[5], 0);
     assert_eq!(s.objects.len(), 1);
     assert_eq!(s.objects[0].points, 299);
+    // …and under SMRF too (an infinite coordinate must not size the grid).
+    let mut tile = plane.clone();
+    tile.positions[7] = Point3::new(f32::INFINITY, 1.0, 0.0);
+    let s = classifier.classify_scene(&tile, &classes, &opts).unwrap();
+    assert_eq!(s.roles[7], Role::Noise);
+    assert!(s.objects.is_empty());
     // --ground classified on a cloud without classes is a clear error.
     let e = classifier
         .classify_scene(

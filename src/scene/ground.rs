@@ -140,8 +140,9 @@ impl Default for PlaneParams {
 /// Points scored per RANSAC hypothesis: a fixed random sample, so that huge scans cost the same.
 const PLANE_SCORE_SAMPLE: usize = 50_000;
 
-/// Cells of an SMRF grid beyond which the cloud is refused (a 100 km × 100 km tile at 1 m is 1e10).
-const SMRF_MAX_CELLS: usize = 400_000_000;
+/// Cells of an SMRF grid beyond which the cloud is refused (7 km × 7 km at 1 m; each grid holds
+/// 8 bytes per cell and SMRF keeps a few at once).
+const SMRF_MAX_CELLS: usize = 50_000_000;
 
 /// The role of every point of `cloud` under `method` (after resolving `Auto`).
 pub fn segment(cloud: &PointCloud, method: &GroundMethod) -> Result<Vec<Role>, String> {
@@ -214,8 +215,12 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
         ));
     }
     let xyz: Vec<[f64; 3]> = points.iter().map(|q| split(q, up)).collect();
+    let finite = |q: &[f64; 3]| q.iter().all(|c| c.is_finite());
+    if !xyz.iter().any(finite) {
+        return Ok(vec![false; xyz.len()]);
+    }
     let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for q in &xyz {
+    for q in xyz.iter().filter(|q| finite(q)) {
         minx = minx.min(q[0]);
         miny = miny.min(q[1]);
         maxx = maxx.max(q[0]);
@@ -240,7 +245,7 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
         cols,
         v: vec![f64::NAN; rows * cols],
     };
-    for q in &xyz {
+    for q in xyz.iter().filter(|q| finite(q)) {
         let k = cell_of(q);
         if zmin.v[k].is_nan() || q[2] < zmin.v[k] {
             zmin.v[k] = q[2];
@@ -267,6 +272,9 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
     Ok(xyz
         .iter()
         .map(|q| {
+            if !finite(q) {
+                return false;
+            }
             let k = cell_of(q);
             let (z, s) = (pro.v[k], slope[k]);
             !z.is_nan() && (z - q[2]).abs() <= p.threshold + p.scalar * s
