@@ -5,7 +5,8 @@
 //! [`load`] (PLY, LAS/LAZ, meshes → [`PointCloud`]) → [`project`] (multi-view depth maps, WGSL
 //! compute on the GPU or the same images on the CPU) → [`encode`] (CLIP vision and text towers)
 //! → [`attend`] (CALIP's attention, view aggregation) → [`classify`] (classes, the
-//! [`Classifier`](classify::Classifier)); [`batch`] runs many files.
+//! [`Classifier`](classify::Classifier)); [`batch`] runs many files; [`scene`] finds and
+//! classifies the objects of a LiDAR tile or a robot's scan.
 //!
 //! From points to a label:
 //!
@@ -37,6 +38,7 @@ pub mod encode;
 pub mod load;
 pub mod npy;
 pub mod project;
+pub mod scene;
 pub mod tune;
 
 pub use cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};

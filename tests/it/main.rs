@@ -22,4 +22,5 @@ mod projection;
 mod quiet_success;
 mod real_data;
 mod reference;
+mod scene;
 mod tune;

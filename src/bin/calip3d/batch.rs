@@ -35,12 +35,21 @@ pub struct Args {
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Scenes: split each file into ground and objects and write one record per object plus one
+    /// summary record per file (see `calip3d scene`).
+    #[arg(long)]
+    pub scene: bool,
+    #[command(flatten)]
+    pub scene_options: crate::scene::SceneArgs,
 }
 
 /// Exit status: 0 when every file succeeded, 2 when some failed; setup errors (bad classes, model
 /// not found, no inputs) return Err before any file runs, and main exits 1.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let files = expand_inputs(&args.inputs)?;
+    if args.scene {
+        return crate::scene::run_batch(args, files);
+    }
     let (results, plan) = ResultsFile::open(&args.out, args.resume)?;
     for file in &plan.crashed {
         log::warn!("{file}: {READER_CRASHED}");

@@ -13,6 +13,7 @@ mod info;
 mod pipeline_args;
 mod progress;
 mod render;
+mod scene;
 mod tune;
 
 /// Zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free attention.
@@ -44,6 +45,8 @@ enum Command {
     Tune(tune::Args),
     /// Fit a few-shot adapter (Tip-Adapter cache or PointCLIP's adapter) on K shots per class.
     Fit(fit::Args),
+    /// Find the objects in a LiDAR tile or a scan, classify each, write labels back.
+    Scene(scene::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Batch(a) => batch::run(a),
         Command::Tune(a) => tune::run(a),
         Command::Fit(a) => fit::run(a),
+        Command::Scene(a) => scene::run(a),
     };
     match result {
         Ok(code) => code,

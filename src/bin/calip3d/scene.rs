@@ -1,0 +1,282 @@
+//! `calip3d scene`: find the objects in a LiDAR tile or a robot's scan, classify each, and write
+//! the objects, a labelled cloud and a bird's-eye plot. Also the scene options of `batch --scene`.
+
+use crate::pipeline_args::PipelineArgs;
+use calip3d::load::{load, LoadOptions};
+use calip3d::scene::write::{write_labelled, AsprsCodes};
+use calip3d::scene::{
+    plot::write_plot, ClusterMethod, GroundMethod, ObjectsWriter, PlaneParams, SceneOptions,
+    SmrfParams,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Ground methods on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum GroundArg {
+    /// classified when the file has ASPRS class-2 points, else smrf (z-up) or plane.
+    Auto,
+    /// The file's ASPRS classes: 2 ground, 7 and 18 noise.
+    Classified,
+    /// Simple Morphological Filter (PDAL filters.smrf).
+    Smrf,
+    /// The dominant plane by seeded RANSAC (robot scans).
+    Plane,
+    /// No ground.
+    None,
+}
+
+/// How a scene is split: shared by `scene` and `batch --scene`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SceneArgs {
+    /// Ground: auto, classified, smrf, plane or none.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub ground: GroundArg,
+    /// Objects: euclidean (PDAL filters.cluster) or dbscan (Open3D cluster_dbscan).
+    #[arg(long, default_value = "euclidean")]
+    pub cluster: ClusterMethod,
+    /// Euclidean link distance, m (default 1.0 for aerial tiles, 0.02 for robot scans, or 3 × the
+    /// median point spacing when that is larger).
+    #[arg(long, conflicts_with = "eps")]
+    pub tolerance: Option<f64>,
+    /// DBSCAN neighbourhood radius, m (defaults as --tolerance).
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// Euclidean: smallest object (default 30 aerial, 100 robot); DBSCAN: neighbours of a core
+    /// point, itself included (default 10).
+    #[arg(long)]
+    pub min_points: Option<usize>,
+    /// SMRF cell size, m.
+    #[arg(long, default_value_t = SmrfParams::default().cell)]
+    pub smrf_cell: f64,
+    /// SMRF slope tolerance.
+    #[arg(long, default_value_t = SmrfParams::default().slope)]
+    pub smrf_slope: f64,
+    /// SMRF largest window radius, m.
+    #[arg(long, default_value_t = SmrfParams::default().window)]
+    pub smrf_window: f64,
+    /// SMRF height threshold, m.
+    #[arg(long, default_value_t = SmrfParams::default().threshold)]
+    pub smrf_threshold: f64,
+    /// SMRF slope scalar.
+    #[arg(long, default_value_t = SmrfParams::default().scalar)]
+    pub smrf_scalar: f64,
+    /// Plane: largest inlier distance, m.
+    #[arg(long, default_value_t = PlaneParams::default().distance)]
+    pub plane_distance: f64,
+    /// Objects projected and encoded together.
+    #[arg(long, default_value_t = SceneOptions::default().objects_per_batch)]
+    pub objects_per_batch: usize,
+}
+
+impl SceneArgs {
+    /// The library's scene options from the flags.
+    pub fn options(&self, max_cluster_points: Option<usize>) -> SceneOptions {
+        let smrf = SmrfParams {
+            cell: self.smrf_cell,
+            slope: self.smrf_slope,
+            window: self.smrf_window,
+            threshold: self.smrf_threshold,
+            scalar: self.smrf_scalar,
+        };
+        let plane = PlaneParams {
+            distance: self.plane_distance,
+            ..Default::default()
+        };
+        SceneOptions {
+            ground: match self.ground {
+                GroundArg::Auto => GroundMethod::Auto,
+                GroundArg::Classified => GroundMethod::Classified,
+                GroundArg::Smrf => GroundMethod::Smrf(smrf),
+                GroundArg::Plane => GroundMethod::Plane(plane),
+                GroundArg::None => GroundMethod::None,
+            },
+            cluster: self.cluster,
+            radius: self.tolerance.or(self.eps),
+            min_points: self.min_points,
+            max_points: max_cluster_points,
+            objects_per_batch: self.objects_per_batch,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+// `--max-points` is the largest object here (PDAL's max_points); the object point budget that
+// `classify` calls --max-points is --object-points.
+#[command(mut_arg("max_points", |a| a.long("object-points").value_name("N").help("Points kept per object (deterministic subsample; 0 = all)")))]
+pub struct Args {
+    /// A LiDAR tile (LAS/LAZ) or a scan (PLY, …).
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub scene: SceneArgs,
+    /// Largest object, points (default: no limit).
+    #[arg(long = "max-points")]
+    pub max_cluster_points: Option<usize>,
+    /// One record per object: .jsonl or .csv.
+    #[arg(long)]
+    pub objects: Option<PathBuf>,
+    /// Every input point with ClusterID, calip3d_class, calip3d_prob: .las, .laz or .ply.
+    #[arg(long)]
+    pub out_cloud: Option<PathBuf>,
+    /// Also rewrite the ASPRS classification in --out-cloud: 2 ground, 1 other.
+    #[arg(long)]
+    pub asprs: bool,
+    /// ASPRS codes of object classes for --asprs, e.g. car=64,tree=5.
+    #[arg(long, requires = "asprs")]
+    pub asprs_map: Option<String>,
+    /// A bird's-eye view as PNG, coloured by class, with each object's box and label.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Classes listed per object.
+    #[arg(short = 'k', long, default_value_t = 5)]
+    pub top_k: usize,
+    /// No progress bar and no table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn objects_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} objects  {per_sec}  ETA {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let classifier = args.pipeline.classifier(false)?;
+    let classes = args.pipeline.class_set(&classifier)?;
+    let asprs = args
+        .asprs
+        .then(|| AsprsCodes::parse(args.asprs_map.as_deref().unwrap_or(""), classes.names()))
+        .transpose()?;
+    let load_options = LoadOptions {
+        max_points: 0,
+        ..args.pipeline.projection.load_options()
+    };
+    let cloud = load(&args.input, &load_options)?;
+    let bar = objects_bar(args.quiet);
+    let scene = classifier.classify_scene_with_progress(
+        &cloud,
+        &classes,
+        &args.scene.options(args.max_cluster_points),
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    let file = args.input.display().to_string();
+    if let Some(path) = &args.objects {
+        let mut w =
+            ObjectsWriter::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        w.write_objects(&file, &scene, args.top_k)
+            .and_then(|_| w.finish())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.out_cloud {
+        write_labelled(&cloud, &scene, path, asprs.as_ref())?;
+    }
+    if let Some(path) = &args.plot {
+        let title = args.input.file_name().unwrap_or_default().to_string_lossy();
+        write_plot(&cloud, &scene, &title, path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    if !args.quiet {
+        let (ground, noise, other) = scene.role_counts();
+        eprintln!(
+            "{file}: {} points: {ground} ground ({}), {noise} noise, {other} other; {} objects \
+             ({} radius {} m, min {} points); ground {:.0} ms, clustering {:.0} ms, classifying {:.0} ms",
+            cloud.len(),
+            scene.ground.name(),
+            scene.objects.len(),
+            scene.cluster.method,
+            scene.cluster.radius,
+            scene.cluster.min_points,
+            scene.timings.ground,
+            scene.timings.cluster,
+            scene.timings.classify,
+        );
+        for o in &scene.objects {
+            println!(
+                "{:>5}  {:>8} points  {:<16} {:.3}  at {:.2}, {:.2}, {:.2}",
+                o.cluster_id,
+                o.points,
+                o.class(),
+                o.probability(),
+                o.centroid[0],
+                o.centroid[1],
+                o.centroid[2]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `calip3d batch --scene`: one object record per object and one summary record per file into
+/// the results file; failed files get a failed summary and the run goes on (exit 2 at the end).
+pub fn run_batch(args: &crate::batch::Args, files: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (mut out, done) = ObjectsWriter::append(&args.out, args.resume)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
+    let todo: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| !done.contains(&f.display().to_string()))
+        .collect();
+    let classifier = args.pipeline.classifier(false)?;
+    let classes = args.pipeline.class_set(&classifier)?;
+    let bar = crate::progress::files_bar(todo.len(), args.quiet);
+    let out_path = args.out.clone();
+    let (ok, failed) = calip3d::scene::run_scene_batch(
+        &classifier,
+        &classes,
+        &todo,
+        &args.pipeline.projection.load_options(),
+        &args.scene_options.options(None),
+        |file, outcome| {
+            bar.inc(1);
+            let name = file.display().to_string();
+            let io = |e: std::io::Error| calip3d::Error::Io {
+                path: out_path.clone(),
+                source: e,
+            };
+            match outcome {
+                Ok(o) => {
+                    out.write_objects(&name, &o.scene, args.top_k).map_err(io)?;
+                    out.write_summary(&name, Ok((&o.scene, o.cloud.len())))
+                        .map_err(io)?;
+                }
+                Err(e) => {
+                    bar.suspend(|| log::warn!("{e}"));
+                    out.write_summary(&name, Err(&e.to_string())).map_err(io)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    out.finish()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
+    bar.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "{} files: {ok} scenes, {failed} failed; objects in {}",
+            todo.len(),
+            args.out.display()
+        );
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,315 @@
+//! The objects file (`--objects FILE.jsonl|.csv`): one record per object, and for batches one
+//! summary record per file.
+
+use super::{Scene, SceneObject};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// How object records are written, from the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectsFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated, with a header row; lists are joined with `;`.
+    Csv,
+}
+
+impl ObjectsFormat {
+    /// The format of `path`: `.jsonl`/`.ndjson` or `.csv`.
+    pub fn from_path(path: &Path) -> std::io::Result<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl" | "ndjson") => Ok(Self::Jsonl),
+            Some("csv") => Ok(Self::Csv),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "an objects file must end in .jsonl or .csv",
+            )),
+        }
+    }
+}
+
+/// Columns of the CSV form.
+const CSV_HEADER: &str = "record,file,cluster_id,points,centroid_x,centroid_y,centroid_z,min_x,min_y,min_z,max_x,max_y,max_z,class,probability,top,classes,logits,objects,error";
+
+/// The JSON record of one object: `file`, `cluster_id`, `points`, `centroid`, `bbox {min,max}`
+/// (file coordinates), `class`, `probability`, `top` (k entries), `classes`, `logits`.
+pub fn object_json(file: &str, object: &SceneObject, top_k: usize) -> Value {
+    let p = &object.prediction;
+    let top: Vec<Value> = p
+        .top(top_k)
+        .into_iter()
+        .map(|(class, probability)| json!({"class": class, "probability": probability}))
+        .collect();
+    json!({
+        "record": "object",
+        "file": file,
+        "cluster_id": object.cluster_id,
+        "points": object.points,
+        "centroid": object.centroid,
+        "bbox": {"min": object.bounds.min, "max": object.bounds.max},
+        "class": object.class(),
+        "probability": object.probability(),
+        "top": top,
+        "classes": &*p.classes,
+        "logits": p.logits,
+    })
+}
+
+/// The JSON summary of one file of a batch: what was found, or why it failed.
+pub fn summary_json(file: &str, outcome: Result<(&Scene, usize), &str>) -> Value {
+    match outcome {
+        Ok((scene, points)) => {
+            let (ground, noise, other) = scene.role_counts();
+            json!({
+                "record": "summary",
+                "file": file,
+                "ok": true,
+                "points": points,
+                "ground_points": ground,
+                "noise_points": noise,
+                "other_points": other,
+                "objects": scene.objects.len(),
+                "ground": scene.ground.name(),
+                "cluster": scene.cluster,
+                "timings_ms": scene.timings,
+            })
+        }
+        Err(e) => json!({"record": "summary", "file": file, "ok": false, "error": e}),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn joined<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
+    v.into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn object_csv(file: &str, o: &SceneObject, top_k: usize) -> String {
+    let p = &o.prediction;
+    let top = joined(p.top(top_k).into_iter().map(|(c, pr)| format!("{c}:{pr}")));
+    let mut cols = vec![
+        "object".to_string(),
+        csv_field(file),
+        o.cluster_id.to_string(),
+    ];
+    cols.push(o.points.to_string());
+    cols.extend(o.centroid.iter().map(|v| v.to_string()));
+    cols.extend(o.bounds.min.iter().map(|v| v.to_string()));
+    cols.extend(o.bounds.max.iter().map(|v| v.to_string()));
+    cols.push(csv_field(o.class()));
+    cols.push(o.probability().to_string());
+    cols.push(csv_field(&top));
+    cols.push(csv_field(&joined(p.classes.iter())));
+    cols.push(joined(p.logits.iter()));
+    cols.push(String::new());
+    cols.push(String::new());
+    cols.join(",")
+}
+
+fn summary_csv(file: &str, outcome: Result<(&Scene, usize), &str>) -> String {
+    let empty = ",".repeat(11);
+    match outcome {
+        Ok((scene, points)) => format!(
+            "summary,{},,{points},{empty},,,{},",
+            csv_field(file),
+            scene.objects.len()
+        ),
+        Err(e) => format!("summary,{},,,{empty},,,,{}", csv_field(file), csv_field(e)),
+    }
+}
+
+/// Writes object records, either to a new file atomically (a temporary file in the same
+/// folder, renamed by [`ObjectsWriter::finish`]) or appended to a batch's file.
+pub struct ObjectsWriter {
+    format: ObjectsFormat,
+    path: PathBuf,
+    temporary: Option<PathBuf>,
+    out: BufWriter<File>,
+}
+
+/// A temporary path beside `path` for an atomic write.
+pub(crate) fn temporary_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+impl ObjectsWriter {
+    /// A new objects file at `path`, written to a temporary file until [`Self::finish`].
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        let format = ObjectsFormat::from_path(path)?;
+        let temporary = temporary_beside(path);
+        let mut out = BufWriter::new(File::create(&temporary)?);
+        if format == ObjectsFormat::Csv {
+            writeln!(out, "{CSV_HEADER}")?;
+        }
+        Ok(ObjectsWriter {
+            format,
+            path: path.to_path_buf(),
+            temporary: Some(temporary),
+            out,
+        })
+    }
+
+    /// Opens a batch's objects file for appending; with `resume`, also answers the files that
+    /// already have a successful summary record (to skip), otherwise the file is started afresh.
+    pub fn append(path: &Path, resume: bool) -> std::io::Result<(Self, HashSet<String>)> {
+        let format = ObjectsFormat::from_path(path)?;
+        let mut done = HashSet::new();
+        let exists = path.exists();
+        if resume && exists {
+            for line in BufReader::new(File::open(path)?).lines() {
+                let line = line?;
+                match format {
+                    ObjectsFormat::Jsonl => {
+                        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                            if v["record"] == "summary" && v["ok"] == true {
+                                if let Some(f) = v["file"].as_str() {
+                                    done.insert(f.to_string());
+                                }
+                            }
+                        }
+                    }
+                    ObjectsFormat::Csv => {
+                        // Summary rows of successful files have no error (the last column).
+                        if let Some(rest) = line.strip_prefix("summary,") {
+                            if line.ends_with(',') {
+                                if let Some(file) = first_csv_field(rest) {
+                                    done.insert(file);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let file = if resume && exists {
+            std::fs::OpenOptions::new().append(true).open(path)?
+        } else {
+            File::create(path)?
+        };
+        let mut out = BufWriter::new(file);
+        if format == ObjectsFormat::Csv && !(resume && exists) {
+            writeln!(out, "{CSV_HEADER}")?;
+            out.flush()?;
+        }
+        Ok((
+            ObjectsWriter {
+                format,
+                path: path.to_path_buf(),
+                temporary: None,
+                out,
+            },
+            done,
+        ))
+    }
+
+    /// The file the records end up in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the records of a scene's objects.
+    pub fn write_objects(
+        &mut self,
+        file: &str,
+        scene: &Scene,
+        top_k: usize,
+    ) -> std::io::Result<()> {
+        for o in &scene.objects {
+            match self.format {
+                ObjectsFormat::Jsonl => writeln!(self.out, "{}", object_json(file, o, top_k))?,
+                ObjectsFormat::Csv => writeln!(self.out, "{}", object_csv(file, o, top_k))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a file's summary record and flushes, so a killed batch keeps it.
+    pub fn write_summary(
+        &mut self,
+        file: &str,
+        outcome: Result<(&Scene, usize), &str>,
+    ) -> std::io::Result<()> {
+        match self.format {
+            ObjectsFormat::Jsonl => writeln!(self.out, "{}", summary_json(file, outcome))?,
+            ObjectsFormat::Csv => writeln!(self.out, "{}", summary_csv(file, outcome))?,
+        }
+        self.out.flush()
+    }
+
+    /// Flushes, and for a new file renames the temporary file into place.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        if let Some(t) = self.temporary.take() {
+            std::fs::rename(&t, &self.path)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ObjectsWriter {
+    fn drop(&mut self) {
+        // A writer dropped before finish (an error on the way) leaves no half-written file.
+        if let Some(t) = self.temporary.take() {
+            let _ = std::fs::remove_file(t);
+        }
+    }
+}
+
+/// The first field of a CSV line (quoted or not).
+fn first_csv_field(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    out.push('"');
+                    chars.next();
+                } else {
+                    return Some(out);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        None
+    } else {
+        line.split(',').next().map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_have_the_header_width_and_quoted_fields_read_back() {
+        let n = CSV_HEADER.split(',').count();
+        let row = summary_csv("a,b.las", Err("broken"));
+        assert_eq!(row.matches(',').count() - 1, n - 1, "{row}"); // one comma inside quotes
+        assert_eq!(
+            first_csv_field("\"a,\"\"b\"\".las\",x").unwrap(),
+            "a,\"b\".las"
+        );
+        assert_eq!(first_csv_field("plain.las,,3").unwrap(), "plain.las");
+    }
+}
