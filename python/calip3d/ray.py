@@ -21,6 +21,7 @@ Exit status: 0 when every file was classified, 2 when some failed, 1 on a setup 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import sys
@@ -181,23 +182,35 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
         import ray
     except ImportError as e:
         raise UsageError(f"{e.name} is missing: pip install 'calip3d[ray]'") from e
+    out = os.path.abspath(args.out)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = f"{out}.partial"
+    schema = results_schema()
+    if not files:
+        # As `calip3d batch` on an empty folder: an empty results file, no cluster needed.
+        pq.write_table(schema.empty_table(), tmp)
+        os.replace(tmp, out)
+        return 0, 0
+    # Every actor gets work even when there are few files.
+    per_batch = min(args.files_per_batch, math.ceil(len(files) / args.workers))
 
     address = args.address or os.environ.get("RAY_ADDRESS")
+    quiet = dict(logging_level=logging.WARNING) if args.quiet else {}
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, **quiet)
     else:
         # A local cluster just for this run, with room for every actor.
         cpus = max(os.cpu_count() or 1, math.ceil(args.workers * args.cpus_per_worker))
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, **quiet)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = not args.quiet
-        blocks = max(1, math.ceil(len(files) / args.files_per_batch))
+        blocks = math.ceil(len(files) / per_batch)
         ds = ray.data.from_items([{"file": f} for f in files], override_num_blocks=blocks)
         ds = ds.map_batches(
             _ClassifyFiles,
-            batch_size=args.files_per_batch,
+            batch_size=per_batch,
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=args.workers),
             num_cpus=args.cpus_per_worker,
@@ -209,11 +222,7 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
                 threads=max(1, int(args.cpus_per_worker)),
             ),
         )
-        out = os.path.abspath(args.out)
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        tmp = f"{out}.partial"
         ok = failed = 0
-        schema = results_schema()
         try:
             with pq.ParquetWriter(tmp, schema) as writer:
                 for table in ds.iter_batches(batch_format="pyarrow", batch_size=None):

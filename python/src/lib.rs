@@ -23,19 +23,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 create_exception!(
-    _native,
+    calip3d,
     Calip3dError,
     PyRuntimeError,
     "An error of the calip3d pipeline; the message is calip3d's own (it names the file and the problem)."
 );
 create_exception!(
-    _native,
+    calip3d,
     LoadError,
     Calip3dError,
     "A point-cloud file could not be read (missing, truncated, not the format it claims, …)."
 );
 create_exception!(
-    _native,
+    calip3d,
     ClassesError,
     Calip3dError,
     "The class list is invalid: an empty or duplicate name, a missing classes file, a bad template."

@@ -95,3 +95,26 @@ def test_setup_errors_are_one_line_before_ray_starts(tmp_path, shared):
     p = ray_cli(tmp_path / "nothing_here", "--classes", CLASSES, "--out", "r.parquet", cwd=tmp_path)
     assert p.returncode == 1 and "nothing_here: no such file or folder" in p.stderr, p.stderr
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_an_empty_folder_gives_an_empty_results_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    p = ray_cli("empty", "--classes", CLASSES, "--out", "r.parquet", "--quiet", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    table = pq.read_table(tmp_path / "r.parquet")
+    assert table.num_rows == 0
+    assert table.schema.names[:3] == ["file", "ok", "error"]
+
+
+def test_inputs_expand_as_calip3d_batch_expands_them(folder):
+    import calip3d
+
+    # (The glob first: the library reports a glob whose files an earlier input already gave as
+    # "matches no file".)
+    files = calip3d.expand_inputs([str(folder / "*" / "*.off"), str(folder), str(folder / "notes.txt")])
+    names = [os.path.relpath(f, folder) for f in files]
+    assert names == sorted(names)
+    assert "notes.txt" in names  # named explicitly: kept, to fail with a per-file error
+    assert len(names) == len(OBJECTS) + len(BROKEN) + 2  # + truncated.ply + notes.txt
+    with pytest.raises(calip3d.Calip3dError, match="glob pattern matches no file"):
+        calip3d.expand_inputs([str(folder / "*.xyz")])
