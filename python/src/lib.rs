@@ -6,7 +6,9 @@
 
 use calip3d::attend::CalipParams;
 use calip3d::batch::{record, run_batch, BatchOptions, Record};
-use calip3d::classify::{classes, ClassSet, Classifier as RustClassifier, Prediction, DEFAULT_MODEL};
+use calip3d::classify::{
+    classes, ClassSet, Classifier as RustClassifier, Prediction, DEFAULT_MODEL,
+};
 use calip3d::load::LoadOptions;
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::{PointCloud, UpAxis};
@@ -463,9 +465,7 @@ impl Classifier {
         let cloud = cloud_from_array(points, parse_up_axis(up_axis)?)?;
         let set = self.class_set(py, classes)?;
         let inner = &self.inner;
-        let p = py
-            .detach(|| inner.classify(&cloud, &set))
-            .map_err(py_err)?;
+        let p = py.detach(|| inner.classify(&cloud, &set)).map_err(py_err)?;
         self.prediction_dict(py, &p, None, top_k)
     }
 
@@ -643,7 +643,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LoadError", py.get_type::<LoadError>())?;
     m.add("ClassesError", py.get_type::<ClassesError>())?;
     m.add("DEFAULT_MODEL", DEFAULT_MODEL)?;
-    m.add("CLOUD_EXTENSIONS", calip3d::batch::CLOUD_EXTENSIONS.to_vec())?;
+    m.add(
+        "CLOUD_EXTENSIONS",
+        calip3d::batch::CLOUD_EXTENSIONS.to_vec(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
