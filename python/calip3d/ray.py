@@ -240,16 +240,24 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
     return ok, failed
 
 
-def _root_cause(e: BaseException) -> BaseException:
-    """The user's error inside Ray's wrappers (an actor that failed to start, a task error)."""
+def _actor_error(e: BaseException) -> Optional[str]:
+    """calip3d's message inside Ray's wrappers, or None. An actor whose Classifier could not be
+    built dies with an ActorDiedError that holds the original error only as text."""
+    import re
+    import traceback
+
+    import calip3d
+
     seen = set()
-    while id(e) not in seen:
-        seen.add(id(e))
-        inner = getattr(e, "cause", None) or e.__cause__
-        if inner is None or inner is e:
-            break
-        e = inner
-    return e
+    cause: Optional[BaseException] = e
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, calip3d.Calip3dError):
+            return str(cause)
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    found = re.findall(r"^calip3d\.(?:Calip3dError|LoadError|ClassesError): (.*)$", text, re.M)
+    return found[-1] if found else None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -263,11 +271,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except Exception as e:  # Ray wraps what failed inside an actor
-        cause = _root_cause(e)
-        if isinstance(cause, (calip3d.Calip3dError, NotImplementedError, ValueError, TypeError)):
-            print(f"error: {cause}", file=sys.stderr)
-            return 1
-        raise
+        message = _actor_error(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(
             f"{ok + failed} files: {ok} classified, {failed} failed; results in {args.out}",

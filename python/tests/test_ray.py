@@ -118,3 +118,11 @@ def test_inputs_expand_as_calip3d_batch_expands_them(folder):
     assert len(names) == len(OBJECTS) + len(BROKEN) + 2  # + truncated.ply + notes.txt
     with pytest.raises(calip3d.Calip3dError, match="glob pattern matches no file"):
         calip3d.expand_inputs([str(folder / "*.xyz")])
+
+
+def test_a_model_that_no_actor_can_load_is_one_error_line(tmp_path, shared):
+    p = ray_cli(shared / OBJECTS[0], "--classes", CLASSES, "--model", tmp_path / "nomodel", "--device", "cpu",
+                "--workers", "1", "--out", "r.parquet", "--quiet", cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    assert f"\nerror: missing model file {tmp_path / 'nomodel'}" in p.stderr, p.stderr[-2000:]
+    assert not (tmp_path / "r.parquet").exists()
