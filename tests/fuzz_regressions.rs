@@ -19,6 +19,11 @@ const FIXTURES: &[(&str, &str)] = &[
     ),
     // laz's layered decoder resized a buffer to a chunk's 4 GiB layer size.
     ("laz_layer_4gib.laz", "claims layers of chunk 0"),
+    // Found by `fuzz/las`: a LAS 1.4 header of 356 bytes (so its 64-bit point count was not
+    // checked) and 63004-byte records; the `las` crate was asked for 65536 points at a time and
+    // allocated 65536 × 63004 bytes. Both point counts are checked now, and the reader asks for
+    // 4 MiB of records at a time.
+    ("las_chunk_buffer_4gib.las", "truncated: header says"),
 ];
 
 #[test]
