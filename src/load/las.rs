@@ -238,6 +238,9 @@ fn check_header<R: Read + Seek>(
     src.seek(SeekFrom::Start(0)).map_err(io)?;
     let raw = las::raw::Header::read_from(&mut *src)
         .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header: {e}")))?;
+    // The `las` crate reads the VLRs from here: after the header fields of the file's version
+    // even when `header_size` says less (fuzz finding 2).
+    let vlr_start = src.stream_position().map_err(io)?;
     let version = (raw.version.major, raw.version.minor);
     let header_size = raw.header_size as u64;
     let offset = raw.offset_to_point_data as u64;
@@ -271,7 +274,7 @@ fn check_header<R: Read + Seek>(
     }
     // Some writers put a wrong VLR count in the header (and readers that trust it allocate for
     // billions of records): count the records that really lie before the points instead.
-    let (fit, laszip) = walk_vlrs(src, header_size, offset, n_vlrs).map_err(io)?;
+    let (fit, laszip) = walk_vlrs(src, vlr_start, offset, n_vlrs).map_err(io)?;
     let vlr_count_fix = (fit < n_vlrs).then(|| {
         log::warn!("{name}: header says {n_vlrs} VLRs, {fit} lie before the points; reading {fit}");
         fit as u32
