@@ -13,8 +13,9 @@ use crate::cloud::{Format, PointCloud, SourceMeta};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// Points decoded per call to the `las` reader.
-const CHUNK: u64 = 65_536;
+/// Bytes of point records decoded per call to the `las` reader, which allocates a buffer of the
+/// points asked for × the record length (up to 64 KiB a record) before reading any.
+const CHUNK_BYTES: u64 = 4 << 20;
 /// Bytes of a VLR header (before its record).
 const VLR_HEADER: u64 = 54;
 /// Bytes of an EVLR header (before its record).
@@ -237,6 +238,9 @@ fn check_header<R: Read + Seek>(
     src.seek(SeekFrom::Start(0)).map_err(io)?;
     let raw = las::raw::Header::read_from(&mut *src)
         .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header: {e}")))?;
+    // The `las` crate reads the VLRs from here: after the header fields of the file's version
+    // even when `header_size` says less (fuzz finding 2).
+    let vlr_start = src.stream_position().map_err(io)?;
     let version = (raw.version.major, raw.version.minor);
     let header_size = raw.header_size as u64;
     let offset = raw.offset_to_point_data as u64;
@@ -252,6 +256,12 @@ fn check_header<R: Read + Seek>(
     } else {
         legacy_points
     };
+    // The count the `las` crate reads: the legacy one unless it is 0, and the 64-bit one
+    // whatever the header size says. Both must fit.
+    let las_points = match raw.large_file {
+        Some(l) if legacy_points == 0 => l.number_of_point_records,
+        _ => legacy_points,
+    };
     let point_format = raw.point_data_record_format & 0x3F;
     let compressed = raw.point_data_record_format & 0x80 != 0;
     if point_format > 10 {
@@ -264,7 +274,7 @@ fn check_header<R: Read + Seek>(
     }
     // Some writers put a wrong VLR count in the header (and readers that trust it allocate for
     // billions of records): count the records that really lie before the points instead.
-    let (fit, laszip) = walk_vlrs(src, header_size, offset, n_vlrs).map_err(io)?;
+    let (fit, laszip) = walk_vlrs(src, vlr_start, offset, n_vlrs).map_err(io)?;
     let vlr_count_fix = (fit < n_vlrs).then(|| {
         log::warn!("{name}: header says {n_vlrs} VLRs, {fit} lie before the points; reading {fit}");
         fit as u32
@@ -274,15 +284,13 @@ fn check_header<R: Read + Seek>(
     }
     if !compressed && record_len > 0 {
         let found = remaining(file_len, offset) / record_len;
-        if found < points {
-            return Err(LoadErrorKind::Truncated {
-                expected: points,
-                found,
-            });
+        let expected = points.max(las_points);
+        if found < expected {
+            return Err(LoadErrorKind::Truncated { expected, found });
         }
     }
     if let (true, Some(laszip)) = (compressed, &laszip) {
-        let decoded = points.max(legacy_points);
+        let decoded = points.max(las_points);
         if let Some(found) = check_laz(src, laszip, offset, file_len, decoded)? {
             if found < points {
                 return Err(LoadErrorKind::Truncated {
@@ -365,12 +373,13 @@ pub(super) fn read_from<R: Read + Seek + Send + Sync + 'static>(
         .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header and VLRs: {e}")))?;
     let header = reader.header().clone();
     let format = header.point_format();
+    let chunk = (CHUNK_BYTES / u64::from(format.len()).max(1)).max(1);
 
     let mut g = Gathered::default();
     let mut kept = Reservoir::new(opts.max_points, opts.seed);
     let mut index = 0u64;
     loop {
-        let data = reader.read_points(CHUNK).map_err(las_err)?;
+        let data = reader.read_points(chunk).map_err(las_err)?;
         if data.is_empty() {
             break;
         }

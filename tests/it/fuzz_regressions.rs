@@ -19,6 +19,16 @@ const FIXTURES: &[(&str, &str)] = &[
     ),
     // laz's layered decoder resized a buffer to a chunk's 4 GiB layer size.
     ("laz_layer_4gib.laz", "claims layers of chunk 0"),
+    // Found by `fuzz/las`: a LAS 1.4 header of 356 bytes (so its 64-bit point count was not
+    // checked) and 63004-byte records; the `las` crate was asked for 65536 points at a time and
+    // allocated 65536 × 63004 bytes. Both point counts are checked now, and the reader asks for
+    // 4 MiB of records at a time.
+    ("las_chunk_buffer_4gib.las", "truncated: header says"),
+    // Found by `fuzz/laz`: a LAS 1.4 header whose header size (289) is less than 1.4's 375; the
+    // `las` crate reads the VLRs after the 375 bytes, the checks walked them from byte 289, so
+    // they checked another LASzip VLR than the one the decoder used, and a 4 GB layer was
+    // allocated. The checks walk the VLRs from where the `las` crate reads them now.
+    ("laz_header_size_short_4gib.laz", "claims layers of chunk 0"),
 ];
 
 #[test]
