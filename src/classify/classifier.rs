@@ -4,7 +4,7 @@ use super::classes::ClassSpec;
 use super::prediction::{softmax, Prediction, Timings};
 use crate::attend::{aggregate_views, CalipAttention, CalipParams};
 use crate::cloud::{PointCloud, UpAxis};
-use crate::encode::ClipEncoder;
+use crate::encode::{ClipEncoder, Precision, ENCODE_CHUNK};
 use crate::error::{Error, Result};
 use crate::load::{load, LoadOptions};
 use crate::project::{ClipBatch, DeviceChoice, Projection, Projector, ViewSet};
@@ -16,9 +16,6 @@ use std::time::Instant;
 
 /// The model used when none is named: OpenAI's ViT-B/32 CLIP on the Hugging Face Hub.
 pub const DEFAULT_MODEL: &str = "openai/clip-vit-base-patch32";
-
-/// Views encoded by one forward pass of the vision tower; bounds the encoder's memory.
-const ENCODE_CHUNK: usize = 64;
 
 /// Settings of a [`Classifier`]; every field has a documented default.
 ///
@@ -42,6 +39,7 @@ pub struct ClassifierBuilder {
     load: LoadOptions,
     normalize_input: bool,
     keep_view_logits: bool,
+    precision: Precision,
 }
 
 impl Default for ClassifierBuilder {
@@ -56,6 +54,7 @@ impl Default for ClassifierBuilder {
             load: LoadOptions::default(),
             normalize_input: false,
             keep_view_logits: false,
+            precision: Precision::F32,
         }
     }
 }
@@ -112,6 +111,12 @@ impl ClassifierBuilder {
         self
     }
 
+    /// Arithmetic of the vision tower's matrix products (default f32; see [`Precision`]).
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
     /// Loads the model and sets up the projector.
     pub fn build(self) -> Result<Classifier> {
         let views = self.views.unwrap_or_else(|| self.projection.views());
@@ -132,7 +137,7 @@ impl ClassifierBuilder {
             ));
         }
         let projector = Projector::new(self.projection, views, self.device)?;
-        let encoder = ClipEncoder::load(&self.model, &Device::Cpu)?;
+        let encoder = ClipEncoder::load_with(&self.model, &Device::Cpu, self.precision)?;
         Ok(Classifier {
             encoder,
             projector,
