@@ -17,7 +17,7 @@ pub fn attention(
     heads: usize,
     mask: Option<&Tensor>,
 ) -> Result<Tensor, ModelError> {
-    if heads == 0 || d % heads != 0 || qkv.dims() != [b, t, 3 * d] {
+    if heads == 0 || !d.is_multiple_of(heads) || qkv.dims() != [b, t, 3 * d] {
         return Err(ModelError::Input(format!(
             "attention: qkv {:?} does not fit [{b}, {t}, 3·{d}] with {heads} heads",
             qkv.dims()
