@@ -1,13 +1,17 @@
-//! CLIP encoder throughput on CPU (f32): images/s through the vision tower (global + spatial
-//! features) and texts/s through the text tower.
+//! CLIP encoder throughput on CPU: images/s through the vision tower (global + spatial features)
+//! in each [`Precision`], measured interleaved (f32, bf16, int8, f32, …) so that a noisy machine
+//! moves all alike, with each precision's fidelity to f32 on the same images (smallest cosine of
+//! the global and spatial features); then texts/s through the text tower (always f32).
 //!
 //! `cargo bench --bench clip` uses a random-weight ViT-B/32 written to a temporary folder; set
-//! `CLIP_BENCH_MODEL=DIR` to use another model folder, `CLIP_BENCH_BATCH` (default 32) and
-//! `CLIP_BENCH_ITERS` (default 5). Threads: `RAYON_NUM_THREADS`. Compare with
-//! `scripts/bench_clip_torch.py` (`scripts/bench_clip.sh` runs both).
+//! `CLIP_BENCH_MODEL=DIR` to use another model folder, `CLIP_BENCH_BATCH` (default 32),
+//! `CLIP_BENCH_ITERS` (default 5) and `CLIP_BENCH_PRECISIONS` (default `f32,bf16,int8`). Threads:
+//! `RAYON_NUM_THREADS`. Compare with `scripts/bench_clip_torch.py` (`scripts/bench_clip.sh` runs
+//! both).
 
+use calip3d::encode::kernels::cpu_features;
 use calip3d::encode::random::{write_random_clip, ClipArch};
-use calip3d::encode::ClipEncoder;
+use calip3d::encode::{ClipEncoder, Precision};
 use candle_core::{Device, Tensor};
 use std::time::Instant;
 
@@ -16,6 +20,35 @@ fn env_usize(key: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Smooth image-like inputs, as tests/clip_architectures.rs's formula images.
+fn pixels(n: usize, s: usize) -> candle_core::Result<Tensor> {
+    let v: Vec<f32> = (0..n * 3 * s * s)
+        .map(|i| {
+            let (b, c, y, x) = (i / (3 * s * s), i / (s * s) % 3, i / s % s, i % s);
+            (0.1 * x as f32 + 0.07 * (c + 1) as f32 * y as f32 + 1.3 * b as f32).sin()
+                * (0.05 * y as f32 - 0.3 * c as f32).cos()
+        })
+        .collect();
+    Tensor::from_vec(v, (n, 3, s, s), &Device::Cpu)
+}
+
+/// Smallest row cosine of `a` and `b` over the last dimension.
+fn min_cosine(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
+    let c = a.dim(candle_core::D::Minus1)?;
+    let (a, b) = (
+        a.reshape(((), c))?.to_vec2::<f32>()?,
+        b.reshape(((), c))?.to_vec2::<f32>()?,
+    );
+    Ok(a.iter()
+        .zip(&b)
+        .map(|(a, b)| {
+            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            dot / (n(a) * n(b))
+        })
+        .fold(f32::INFINITY, f32::min))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,22 +62,52 @@ fn main() -> anyhow::Result<()> {
     };
     let batch = env_usize("CLIP_BENCH_BATCH", 32);
     let iters = env_usize("CLIP_BENCH_ITERS", 5);
-    let clip = ClipEncoder::load(&model, &Device::Cpu)?.with_text_cache(None);
-    let s = clip.image_size();
-    let pixels = Tensor::randn(0f32, 1.0, (batch, 3, s, s), &Device::Cpu)?;
-    clip.encode_images(&pixels)?; // warm-up
-    let t = Instant::now();
-    for _ in 0..iters {
-        let f = clip.encode_images(&pixels)?;
-        std::hint::black_box(f.spatial.dims());
-    }
-    let secs = t.elapsed().as_secs_f64();
+    let precisions: Vec<Precision> = std::env::var("CLIP_BENCH_PRECISIONS")
+        .unwrap_or_else(|_| "f32,bf16,int8".into())
+        .split(',')
+        .map(|p| p.parse().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
-    println!(
-        "candle  vision: {:.2} images/s ({:.1} ms/image, batch {batch}, {iters} iterations, threads {threads})",
-        (batch * iters) as f64 / secs,
-        1e3 * secs / (batch * iters) as f64
-    );
+    println!("CPU features (run time): {}", cpu_features());
+    let encoders = precisions
+        .iter()
+        .map(|&p| {
+            Ok((
+                p,
+                ClipEncoder::load_with(&model, &Device::Cpu, p)?.with_text_cache(None),
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let s = encoders[0].1.image_size();
+    let x = pixels(batch, s)?;
+    // Warm-up (builds each tower) and fidelity against the first precision (f32 by default).
+    let feats = encoders
+        .iter()
+        .map(|(_, e)| e.encode_images(&x))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut secs = vec![0f64; encoders.len()];
+    for _ in 0..iters {
+        for ((_, e), t) in encoders.iter().zip(&mut secs) {
+            let start = Instant::now();
+            std::hint::black_box(e.encode_images(&x)?.spatial.dims());
+            *t += start.elapsed().as_secs_f64();
+        }
+    }
+    println!("| precision asked | ran | images/s | ms/image | vs {} | min cos global | min cos spatial |", precisions[0]);
+    println!("|---|---|---|---|---|---|---|");
+    for (((p, e), t), f) in encoders.iter().zip(&secs).zip(&feats) {
+        let ips = (batch * iters) as f64 / t;
+        println!(
+            "| {p} | {} | {ips:.2} | {:.1} | {:.2}× | {:.5} | {:.5} |",
+            e.precision(),
+            1e3 * t / (batch * iters) as f64,
+            secs[0] / t,
+            min_cosine(&f.global, &feats[0].global)?,
+            min_cosine(&f.spatial, &feats[0].spatial)?,
+        );
+    }
+    println!("(batch {batch}, {iters} interleaved iterations, threads {threads})");
+    let clip = &encoders[0].1;
     let texts: Vec<String> = (0..batch)
         .map(|i| format!("a grayscale rendering of a 3D model of object number {i}."))
         .collect();
@@ -55,7 +118,7 @@ fn main() -> anyhow::Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "candle  text:   {:.2} texts/s ({:.1} ms/text, batch {batch})",
+        "text (f32): {:.2} texts/s ({:.1} ms/text, batch {batch})",
         (batch * iters) as f64 / secs,
         1e3 * secs / (batch * iters) as f64
     );

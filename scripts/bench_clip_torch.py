@@ -3,6 +3,10 @@
 post_layernorm + projection on every token; text tower) on the same model folder, f32, CPU.
 
 Usage: python3 scripts/bench_clip_torch.py MODEL_DIR [--batch 32] [--iters 5] [--threads 2]
+       [--modes fp32,bf16]
+
+The vision modes run interleaved (fp32, bf16, fp32, ...): fp32, and bf16 autocast
+(`torch.autocast("cpu", dtype=torch.bfloat16)`, what a PyTorch user would run for speed).
 """
 import argparse
 import time
@@ -17,6 +21,7 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
+    ap.add_argument("--modes", default="fp32,bf16")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from transformers import CLIPModel, CLIPTokenizerFast
@@ -26,18 +31,28 @@ def main():
     pixels = torch.randn(args.batch, 3, size, size)
 
     @torch.inference_mode()
-    def vision():
-        hidden = model.vision_model(pixel_values=pixels).last_hidden_state
-        return model.visual_projection(model.vision_model.post_layernorm(hidden))
+    def vision(mode):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "bf16"):
+            hidden = model.vision_model(pixel_values=pixels).last_hidden_state
+            return model.visual_projection(model.vision_model.post_layernorm(hidden)).float()
 
-    vision()
-    t = time.perf_counter()
+    modes = args.modes.split(",")
+    reference = vision("fp32")
+    secs = {m: 0.0 for m in modes}
+    cos = {}
+    for m in modes:
+        out = vision(m)  # warm-up
+        cos[m] = torch.nn.functional.cosine_similarity(out.flatten(0, 1), reference.flatten(0, 1), dim=-1).min()
     for _ in range(args.iters):
-        vision()
-    secs = time.perf_counter() - t
+        for m in modes:
+            t = time.perf_counter()
+            vision(m)
+            secs[m] += time.perf_counter() - t
     n = args.batch * args.iters
-    print(f"torch   vision: {n / secs:.2f} images/s ({1e3 * secs / n:.1f} ms/image, batch {args.batch}, "
-          f"{args.iters} iterations, threads {args.threads}, attention {args.attn})")
+    for m in modes:
+        print(f"torch {m:>4} vision: {n / secs[m]:.2f} images/s ({1e3 * secs[m] / n:.1f} ms/image, batch "
+              f"{args.batch}, {args.iters} interleaved iterations, threads {args.threads}, attention "
+              f"{args.attn}, min cosine to fp32 {cos[m]:.5f})")
 
     tok = CLIPTokenizerFast(tokenizer_file=f"{args.model}/tokenizer.json")
     texts = [f"a grayscale rendering of a 3D model of object number {i}." for i in range(args.batch)]

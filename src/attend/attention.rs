@@ -1,7 +1,7 @@
 //! [`CalipAttention`]: text-aware visual features and visually guided text features, with no
 //! learned parameters, turned into zero-shot logits.
 
-use candle_core::{DType, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor};
 use candle_nn::ops::softmax_last_dim;
 
 /// CALIP's temperatures and term weights.
@@ -56,16 +56,8 @@ pub struct CalipTerms {
     pub visual_guided: Tensor,
 }
 
-/// Divides each row (last dimension) by its L2 norm (at least 1e-12, so a zero row stays zero
-/// instead of becoming NaN, as torch's `normalize` does).
-pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    x.broadcast_div(
-        &x.sqr()?
-            .sum_keepdim(D::Minus1)?
-            .sqrt()?
-            .clamp(1e-12, f64::MAX)?,
-    )
-}
+// One implementation, in the encoder (an earlier stage), zero-safe as torch's `normalize`.
+pub use crate::encode::l2_normalize;
 
 /// CALIP's parameter-free attention over a batch of views.
 ///

@@ -7,7 +7,7 @@ use crate::attend::{
     aggregate_views, CalipAttention, CalipParams, FewShotAdapter, FewShotKind, TipCache,
 };
 use crate::cloud::{PointCloud, UpAxis};
-use crate::encode::ClipEncoder;
+use crate::encode::{ClipEncoder, Precision, ENCODE_CHUNK};
 use crate::error::{Error, Result};
 use crate::load::{load, LoadOptions};
 use crate::project::{ClipBatch, DeviceChoice, Projection, Projector, ViewSet};
@@ -19,9 +19,6 @@ use std::time::Instant;
 
 /// The model used when none is named: OpenAI's ViT-B/32 CLIP on the Hugging Face Hub.
 pub const DEFAULT_MODEL: &str = "openai/clip-vit-base-patch32";
-
-/// Views encoded by one forward pass of the vision tower; bounds the encoder's memory.
-const ENCODE_CHUNK: usize = 64;
 
 /// Settings of a [`Classifier`]; every field has a documented default.
 ///
@@ -47,6 +44,7 @@ pub struct ClassifierBuilder {
     keep_view_logits: bool,
     profile: Option<Profile>,
     adapter: Option<Arc<FewShotAdapter>>,
+    precision: Precision,
 }
 
 impl Default for ClassifierBuilder {
@@ -63,6 +61,7 @@ impl Default for ClassifierBuilder {
             keep_view_logits: false,
             profile: None,
             adapter: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -134,6 +133,11 @@ impl ClassifierBuilder {
         self.adapter = Some(Arc::new(adapter));
         self
     }
+    /// Arithmetic of the vision tower's matrix products (default f32; see [`Precision`]).
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
 
     /// Loads the model and sets up the projector.
     pub fn build(self) -> Result<Classifier> {
@@ -160,7 +164,7 @@ impl ClassifierBuilder {
             ));
         }
         let projector = Projector::new(self.projection, views, self.device)?;
-        let encoder = ClipEncoder::load(&self.model, &Device::Cpu)?;
+        let encoder = ClipEncoder::load_with(&self.model, &Device::Cpu, self.precision)?;
         let projection = self.projection.to_string();
         if let Some(p) = &self.profile {
             p.check_made_for(encoder.model_id(), &projection, n_views)?;

@@ -1,10 +1,16 @@
 //! [`ClipEncoder`]: a loaded CLIP model (vision tower, text tower, tokenizer) and the features
 //! CALIP needs from it (METHOD §4).
+//!
+//! Loading checks the checkpoint's header and maps the file; each tower is built the first time it
+//! is used, and the tokenizer is opened with the text tower. A classification whose class features
+//! all come from the [`TextFeatureCache`] never builds the text tower (a third of the weights).
 
 use super::config::ClipConfig;
 use super::error::ModelError;
 use super::image;
+use super::kernels::cpu_features;
 use super::model_files::ModelFiles;
+use super::precision::Precision;
 use super::text::TextTower;
 use super::text_cache::TextFeatureCache;
 use super::tokenizer::ClipTokenizer;
@@ -13,9 +19,12 @@ use super::vision::{ImageFeatures, VisionTower};
 use super::weights::Weights;
 use candle_core::{Device, Tensor};
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
-/// Images per forward pass (bounds memory; large enough for efficient matrix products).
-const IMAGE_CHUNK: usize = 32;
+/// Images per forward pass of the vision tower: bounds the activations' memory (about 80 MB for
+/// ViT-B/16) while keeping the matrix products large enough to run at full speed. The one chunk
+/// size of the pipeline: callers that batch views for the encoder use it too.
+pub const ENCODE_CHUNK: usize = 32;
 /// Texts per forward pass.
 const TEXT_CHUNK: usize = 64;
 
@@ -31,32 +40,94 @@ const TEXT_CHUNK: usize = 64;
 pub struct ClipEncoder {
     files: ModelFiles,
     config: ClipConfig,
-    vision: VisionTower,
-    text: TextTower,
-    tokenizer: ClipTokenizer,
+    weights: Weights,
+    precision: Precision,
+    vision: OnceLock<VisionTower>,
+    text: OnceLock<(TextTower, ClipTokenizer)>,
+    /// Serialises building a tower, so that threads asking at once build it once.
+    building: Mutex<()>,
     device: Device,
     cache: Option<TextFeatureCache>,
 }
 
+/// Returns the value of `cell`, building it with `build` under `lock` if no thread has yet.
+fn get_or_build<'a, T>(
+    cell: &'a OnceLock<T>,
+    lock: &Mutex<()>,
+    build: impl FnOnce() -> Result<T, ModelError>,
+) -> Result<&'a T, ModelError> {
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let v = build()?;
+    Ok(cell.get_or_init(|| v))
+}
+
 impl ClipEncoder {
-    /// Loads `model` (a local folder or a Hugging Face repo id) onto `device`. Class features are
-    /// cached on disk in [`TextFeatureCache::default_location`]; see [`Self::with_text_cache`].
+    /// Opens `model` (a local folder or a Hugging Face repo id) for `device`, with the vision
+    /// tower in f32. Every tensor's name, shape and dtype is checked now; the towers are built
+    /// when first used. Class features are cached on disk in
+    /// [`TextFeatureCache::default_location`]; see [`Self::with_text_cache`].
     pub fn load(model: &str, device: &Device) -> Result<Self, ModelError> {
+        Self::load_with(model, device, Precision::F32)
+    }
+
+    /// Like [`Self::load`], with the vision tower's matrix products in `precision` (resolved for
+    /// this CPU by [`Precision::effective`]; the text tower is always f32).
+    pub fn load_with(
+        model: &str,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
         let files = ModelFiles::resolve(model)?;
         let config = ClipConfig::from_file(&files.config)?;
         let weights = Weights::load(&files.weights, &config, device)?;
-        let vision = VisionTower::load(&weights, &config.vision_config)?;
-        let text = TextTower::load(&weights, &config.text_config, device)?;
-        let tokenizer =
-            ClipTokenizer::from_file(&files.tokenizer, config.text_config.max_position_embeddings)?;
+        let effective = precision.effective();
+        if effective != precision {
+            log::info!(
+                "vision tower: {precision} asked for, but this CPU lacks AVX512-BF16: running {effective}"
+            );
+        }
+        log::info!(
+            "vision tower: {effective} matrix products; CPU features: {}",
+            cpu_features()
+        );
         Ok(Self {
             files,
             config,
-            vision,
-            text,
-            tokenizer,
+            weights,
+            precision: effective,
+            vision: OnceLock::new(),
+            text: OnceLock::new(),
+            building: Mutex::new(()),
             device: device.clone(),
             cache: TextFeatureCache::default_location(),
+        })
+    }
+
+    /// The precision the vision tower runs in (after [`Precision::effective`]).
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    fn vision(&self) -> Result<&VisionTower, ModelError> {
+        get_or_build(&self.vision, &self.building, || {
+            VisionTower::load_with(&self.weights, &self.config.vision_config, self.precision)
+        })
+    }
+
+    fn text(&self) -> Result<&(TextTower, ClipTokenizer), ModelError> {
+        get_or_build(&self.text, &self.building, || {
+            let tower = TextTower::load(&self.weights, &self.config.text_config, &self.device)?;
+            let tokenizer = ClipTokenizer::from_file(
+                &self.files.tokenizer,
+                self.config.text_config.max_position_embeddings,
+            )?;
+            Ok((tower, tokenizer))
         })
     }
 
@@ -96,23 +167,22 @@ impl ClipEncoder {
         self.config.vision_config.num_patches()
     }
 
-    /// The tokenizer.
-    pub fn tokenizer(&self) -> &ClipTokenizer {
-        &self.tokenizer
+    /// The tokenizer (opened, with the text tower, on first use).
+    pub fn tokenizer(&self) -> Result<&ClipTokenizer, ModelError> {
+        Ok(&self.text()?.1)
     }
 
     /// Encodes `pixels` (`[B, 3, S, S]`, f32, any B) into unnormalised global and spatial features.
     pub fn encode_images(&self, pixels: &Tensor) -> Result<ImageFeatures, ModelError> {
+        let vision = self.vision()?;
         let b = pixels.dims().first().copied().unwrap_or(0);
-        if b <= IMAGE_CHUNK {
-            return self.vision.forward(pixels);
+        if b <= ENCODE_CHUNK {
+            return vision.forward(pixels);
         }
         let mut globals = Vec::new();
         let mut spatials = Vec::new();
-        for start in (0..b).step_by(IMAGE_CHUNK) {
-            let f = self
-                .vision
-                .forward(&pixels.narrow(0, start, IMAGE_CHUNK.min(b - start))?)?;
+        for start in (0..b).step_by(ENCODE_CHUNK) {
+            let f = vision.forward(&pixels.narrow(0, start, ENCODE_CHUNK.min(b - start))?)?;
             globals.push(f.global);
             spatials.push(f.spatial);
         }
@@ -131,15 +201,16 @@ impl ClipEncoder {
                 &self.device,
             )?);
         }
+        let (tower, tokenizer) = self.text()?;
         let mut parts = Vec::new();
         for chunk in texts.chunks(TEXT_CHUNK) {
             let tokens = chunk
                 .iter()
-                .map(|t| self.tokenizer.encode(t))
+                .map(|t| tokenizer.encode(t))
                 .collect::<Result<Vec<_>, _>>()?;
             let ids: Vec<Vec<u32>> = tokens.iter().map(|t| t.ids.clone()).collect();
             let eot: Vec<usize> = tokens.iter().map(|t| t.eot).collect();
-            parts.push(self.text.forward(&ids, &eot)?);
+            parts.push(tower.forward(&ids, &eot)?);
         }
         Ok(Tensor::cat(&parts, 0)?)
     }

@@ -8,10 +8,8 @@ use super::error::ModelError;
 use candle_core::{Device, Tensor};
 use std::path::Path;
 
-/// CLIP's per-channel RGB mean.
-pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
-/// CLIP's per-channel RGB standard deviation.
-pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_6, 0.275_777_1];
+// One source: the projector (an earlier stage) normalises depth views with the same constants.
+pub use crate::project::resize::{CLIP_MEAN, CLIP_STD};
 
 /// An 8-bit RGB image, row-major, interleaved.
 struct Rgb8 {

@@ -2,7 +2,8 @@
 //! prompt ensembling, on candle, from Hugging Face `CLIPModel` checkpoints (local folder or Hub).
 //!
 //! Modules: [`config`] (config.json), [`model_files`]/[`hub`] (finding the files),
-//! [`weights`] (checked safetensors loading), [`transformer`] (shared blocks), [`vision`],
+//! [`weights`] (checked, memory-mapped safetensors), [`transformer`] (shared blocks), [`vision`],
+//! [`precision`] (f32, bf16 or int8 vision tower), [`kernels`] (CPU kernels),
 //! [`text`], [`tokenizer`], [`image`] (preprocessing), [`encoder`] ([`ClipEncoder`]),
 //! [`text_cache`] (on-disk class features), [`random`] (random-weight models for tests and benches).
 
@@ -11,7 +12,9 @@ pub mod encoder;
 pub mod error;
 pub mod hub;
 pub mod image;
+pub mod kernels;
 pub mod model_files;
+pub mod precision;
 pub mod random;
 pub mod text;
 pub mod text_cache;
@@ -21,9 +24,11 @@ pub mod vision;
 pub mod weights;
 
 pub use config::ClipConfig;
-pub use encoder::ClipEncoder;
+pub use encoder::{ClipEncoder, ENCODE_CHUNK};
 pub use error::ModelError;
 pub use image::{normalize_pixels, preprocess_image, CLIP_MEAN, CLIP_STD};
+pub use precision::Precision;
 pub use text_cache::TextFeatureCache;
 pub use tokenizer::ClipTokenizer;
+pub use transformer::l2_normalize;
 pub use vision::ImageFeatures;

@@ -1,51 +1,133 @@
 //! The pre-norm transformer blocks shared by CLIP's vision and text towers.
 //!
 //! Each block is `x + attn(ln1(x))` then `x + mlp(ln2(x))`. Weights come from a [`Weights`]
-//! checkpoint under a prefix such as `vision_model.encoder`.
+//! checkpoint under a prefix such as `vision_model.encoder`. The vision tower's dense layers run in
+//! the [`Precision`] asked for; everything else is f32.
 
 use super::config::{Activation, TowerConfig};
 use super::error::ModelError;
+use super::kernels::{bf16, bias_act};
+use super::precision::Precision;
 use super::weights::Weights;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Tensor, D};
 use candle_nn::LayerNorm;
+use std::sync::Arc;
 
-/// A fully connected layer `x·Wᵀ + b` applied to the last dimension; the weight is stored
-/// transposed (`[in, out]`) so the forward pass is one plain matrix product over all rows.
+/// How a [`Dense`] layer stores its weight.
+#[derive(Clone)]
+enum DenseWeight {
+    /// PyTorch layout `[out, in]`, multiplied transposed (a view: no copy).
+    F32(Tensor),
+    /// Q8_0 blocks.
+    Int8(Arc<QMatMul>),
+    /// bf16 panels for the AVX512-BF16 kernel.
+    Bf16(Arc<bf16::PackedBf16>),
+}
+
+/// A fully connected layer `x·Wᵀ + b` applied to the last dimension, in f32 or a lower
+/// [`Precision`]; bias and activation are applied in one pass after the product.
 #[derive(Clone)]
 pub struct Dense {
-    w_t: Tensor,
+    w: DenseWeight,
     b: Option<Tensor>,
+    out: usize,
 }
 
 impl Dense {
-    /// From a PyTorch-layout weight `[out, in]` and optional bias `[out]`.
+    /// From a PyTorch-layout weight `[out, in]` and optional bias `[out]`, in f32.
     pub fn new(w: &Tensor, b: Option<Tensor>) -> Result<Self, ModelError> {
-        Ok(Self {
-            w_t: w.t()?.contiguous()?,
-            b,
-        })
+        Self::with_precision(w, b, Precision::F32)
     }
 
-    /// Loads `{prefix}.weight` and `{prefix}.bias`.
+    /// Like [`Self::new`], with the product in `precision` (as [`Precision::effective`] resolves
+    /// it). Int8 needs an input width that is a multiple of 32 (Q8_0 blocks); other widths stay f32.
+    pub fn with_precision(
+        w: &Tensor,
+        b: Option<Tensor>,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
+        let (out, inner) = w.dims2()?;
+        let w = match precision.effective() {
+            Precision::Int8 if inner % 32 == 0 => DenseWeight::Int8(Arc::new(
+                QMatMul::from_qtensor(QTensor::quantize(w, GgmlDType::Q8_0)?)?,
+            )),
+            Precision::Bf16 => {
+                let data = w.flatten_all()?.to_vec1::<f32>()?;
+                DenseWeight::Bf16(Arc::new(bf16::PackedBf16::pack(&data, out, inner)))
+            }
+            _ => DenseWeight::F32(w.contiguous()?),
+        };
+        Ok(Self { w, b, out })
+    }
+
+    /// Loads `{prefix}.weight` and `{prefix}.bias` in f32.
     pub fn load(w: &Weights, prefix: &str) -> Result<Self, ModelError> {
-        Self::new(
+        Self::load_with(w, prefix, Precision::F32)
+    }
+
+    /// Loads `{prefix}.weight` and `{prefix}.bias` in `precision`.
+    pub fn load_with(w: &Weights, prefix: &str, precision: Precision) -> Result<Self, ModelError> {
+        Self::with_precision(
             &w.get(&format!("{prefix}.weight"))?,
             Some(w.get(&format!("{prefix}.bias"))?),
+            precision,
         )
     }
 
     /// Applies the layer to `[.., in]`, returning `[.., out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        self.forward_act(x, None)
+    }
+
+    /// `act(x·Wᵀ + b)`, the bias and activation fused into one pass.
+    pub fn forward_act(&self, x: &Tensor, act: Option<Activation>) -> Result<Tensor, ModelError> {
+        self.forward_fused(x, act, None)
+    }
+
+    /// `residual + x·Wᵀ + b` (a transformer block's skip connection), fused into one pass.
+    pub fn forward_residual(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor, ModelError> {
+        self.forward_fused(x, None, Some(residual))
+    }
+
+    fn forward_fused(
+        &self,
+        x: &Tensor,
+        act: Option<Activation>,
+        residual: Option<&Tensor>,
+    ) -> Result<Tensor, ModelError> {
         let dims = x.dims().to_vec();
         let inner = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / inner.max(1);
-        let y = x.reshape((rows, inner))?.matmul(&self.w_t)?;
-        let y = match &self.b {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
-        };
+        let x2 = x.reshape((rows, inner))?;
         let mut out_dims = dims;
-        *out_dims.last_mut().unwrap() = self.w_t.dim(1)?;
+        if let Some(last) = out_dims.last_mut() {
+            *last = self.out;
+        }
+        let residual = match residual {
+            Some(r) => Some(r.reshape((rows, self.out))?),
+            None => None,
+        };
+        let r = residual.as_ref();
+        let y = match &self.w {
+            DenseWeight::F32(w) => bias_act(&x2.matmul(&w.t()?)?, self.b.as_ref(), act, r)?,
+            DenseWeight::Int8(q) => {
+                bias_act(&q.forward(&x2.contiguous()?)?, self.b.as_ref(), act, r)?
+            }
+            DenseWeight::Bf16(p) => {
+                let xs = x2.flatten_all()?.to_vec1::<f32>()?;
+                let bias = match &self.b {
+                    Some(b) => Some(b.to_vec1::<f32>()?),
+                    None => None,
+                };
+                let y = bf16::matmul(&xs, rows, p, bias.as_deref());
+                let y = Tensor::from_vec(y, (rows, self.out), x.device())?;
+                match (act, r) {
+                    (None, None) => y,
+                    _ => bias_act(&y, None, act, r)?,
+                }
+            }
+        };
         Ok(y.reshape(out_dims)?)
     }
 }
@@ -67,84 +149,49 @@ struct Attention {
 }
 
 impl Attention {
-    fn load(w: &Weights, prefix: &str, tower: &TowerConfig) -> Result<Self, ModelError> {
+    fn load(
+        w: &Weights,
+        prefix: &str,
+        tower: &TowerConfig,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
         let d = tower.hidden_size;
         let heads = tower.num_attention_heads;
         // The 1/sqrt(head_dim) scale of the scores is folded into the query projection.
-        let scale = ((d / heads) as f64).powf(-0.5);
-        let get = |p: &str, s: &str| w.get(&format!("{prefix}.{p}.{s}"));
-        let qw = (get("q_proj", "weight")? * scale)?;
-        let qb = (get("q_proj", "bias")? * scale)?;
-        let weight = Tensor::cat(&[qw, get("k_proj", "weight")?, get("v_proj", "weight")?], 0)?;
-        let bias = Tensor::cat(&[qb, get("k_proj", "bias")?, get("v_proj", "bias")?], 0)?;
+        let scale = ((d / heads) as f64).powf(-0.5) as f32;
+        let name = |p: &str, s: &str| format!("{prefix}.{p}.{s}");
+        let stacked = |s: &str| {
+            w.get_scaled_rows(&[
+                (&name("q_proj", s), scale),
+                (&name("k_proj", s), 1.0),
+                (&name("v_proj", s), 1.0),
+            ])
+        };
         Ok(Self {
-            qkv: Dense::new(&weight, Some(bias))?,
-            out: Dense::load(w, &format!("{prefix}.out_proj"))?,
+            qkv: Dense::with_precision(&stacked("weight")?, Some(stacked("bias")?), precision)?,
+            out: Dense::load_with(w, &format!("{prefix}.out_proj"), precision)?,
             heads,
         })
     }
 
-    /// `x`: `[B, T, D]`; `mask`: optional additive `[T, T]` mask.
-    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, ModelError> {
+    /// `residual + attn(x)` for `x`: `[B, T, D]`; `mask`: optional additive `[T, T]` mask.
+    fn forward(
+        &self,
+        x: &Tensor,
+        mask: Option<&Tensor>,
+        residual: &Tensor,
+    ) -> Result<Tensor, ModelError> {
         let (b, t, d) = x.dims3()?;
-        let h = self.heads;
-        let qkv = self
-            .qkv
-            .forward(x)?
-            .reshape((b, t, 3, h, d / h))?
-            .permute((2, 0, 3, 1, 4))?
-            .contiguous()?; // [3, B, H, T, Dh]
-        let q = qkv.get(0)?;
-        let k = qkv.get(1)?;
-        let v = qkv.get(2)?;
-        let scores = q.matmul(&k.t()?)?; // [B, H, T, T]
-        let scores = match mask {
-            Some(m) => scores.broadcast_add(m)?,
-            None => scores,
-        };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        self.out.forward(&ctx)
+        let qkv = self.qkv.forward(x)?; // [B, T, 3D]
+        let ctx = super::kernels::attention::attention(&qkv, b, t, d, self.heads, mask)?;
+        self.out.forward_residual(&ctx, residual)
     }
 }
 
 /// `x · sigmoid(1.702 x)` in one multi-threaded pass (the composite of candle ops takes three
 /// single-threaded passes and was ~15% of a ViT-B/32 forward on 2 threads).
 pub fn quick_gelu(x: &Tensor) -> Result<Tensor, ModelError> {
-    if x.dtype() == candle_core::DType::F32 && x.device().is_cpu() {
-        Ok(x.apply_op1_no_bwd(&QuickGeluOp)?)
-    } else {
-        Ok((x * candle_nn::ops::sigmoid(&(x * 1.702)?)?)?)
-    }
-}
-
-struct QuickGeluOp;
-
-impl candle_core::CustomOp1 for QuickGeluOp {
-    fn name(&self) -> &'static str {
-        "quick-gelu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &candle_core::CpuStorage,
-        layout: &candle_core::Layout,
-    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use rayon::prelude::*;
-        let src = match (storage, layout.contiguous_offsets()) {
-            (candle_core::CpuStorage::F32(v), Some((a, b))) => &v[a..b],
-            _ => candle_core::bail!("quick-gelu: contiguous f32 input expected"),
-        };
-        let mut out = vec![0f32; src.len()];
-        out.par_chunks_mut(1 << 14)
-            .zip(src.par_chunks(1 << 14))
-            .for_each(|(o, i)| {
-                for (o, &x) in o.iter_mut().zip(i) {
-                    *o = x / (1.0 + (-1.702 * x).exp());
-                }
-            });
-        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
-    }
+    bias_act(x, None, Some(Activation::QuickGelu), None)
 }
 
 struct Mlp {
@@ -154,13 +201,10 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn forward(&self, x: &Tensor) -> Result<Tensor, ModelError> {
-        let h = self.fc1.forward(x)?;
-        let h = match self.act {
-            Activation::QuickGelu => quick_gelu(&h)?,
-            Activation::Gelu => h.gelu_erf()?,
-        };
-        self.fc2.forward(&h)
+    /// `residual + mlp(x)`.
+    fn forward(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor, ModelError> {
+        let h = self.fc1.forward_act(x, Some(self.act))?;
+        self.fc2.forward_residual(&h, residual)
     }
 }
 
@@ -177,19 +221,29 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Loads `{prefix}.layers.{i}.*` for every layer of `tower`.
+    /// Loads `{prefix}.layers.{i}.*` for every layer of `tower`, dense layers in f32.
     pub fn load(w: &Weights, prefix: &str, tower: &TowerConfig) -> Result<Self, ModelError> {
+        Self::load_with(w, prefix, tower, Precision::F32)
+    }
+
+    /// Loads `{prefix}.layers.{i}.*` with the dense layers in `precision`.
+    pub fn load_with(
+        w: &Weights,
+        prefix: &str,
+        tower: &TowerConfig,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
         let eps = tower.layer_norm_eps;
         let blocks = (0..tower.num_hidden_layers)
             .map(|l| {
                 let p = format!("{prefix}.layers.{l}");
                 Ok(Block {
                     ln1: layer_norm(w, &format!("{p}.layer_norm1"), eps)?,
-                    attn: Attention::load(w, &format!("{p}.self_attn"), tower)?,
+                    attn: Attention::load(w, &format!("{p}.self_attn"), tower, precision)?,
                     ln2: layer_norm(w, &format!("{p}.layer_norm2"), eps)?,
                     mlp: Mlp {
-                        fc1: Dense::load(w, &format!("{p}.mlp.fc1"))?,
-                        fc2: Dense::load(w, &format!("{p}.mlp.fc2"))?,
+                        fc1: Dense::load_with(w, &format!("{p}.mlp.fc1"), precision)?,
+                        fc2: Dense::load_with(w, &format!("{p}.mlp.fc2"), precision)?,
                         act: tower.hidden_act,
                     },
                 })
@@ -202,15 +256,20 @@ impl Encoder {
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor, ModelError> {
         let mut x = x.clone();
         for blk in &self.blocks {
-            x = (&x + blk.attn.forward(&blk.ln1.forward(&x)?, mask)?)?;
-            x = (&x + blk.mlp.forward(&blk.ln2.forward(&x)?)?)?;
+            x = blk.attn.forward(&blk.ln1.forward(&x)?, mask, &x)?;
+            x = blk.mlp.forward(&blk.ln2.forward(&x)?, &x)?;
         }
         Ok(x)
     }
 }
 
-/// The last-dimension L2 normalisation `x / ‖x‖`.
-pub fn l2_normalize(x: &Tensor) -> Result<Tensor, ModelError> {
-    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?;
-    Ok(x.broadcast_div(&norm)?)
+/// The last-dimension L2 normalisation `x / max(‖x‖, 1e-12)`: a zero row stays zero instead of
+/// becoming NaN, as torch's `normalize` does. The one implementation of the crate.
+pub fn l2_normalize(x: &Tensor) -> candle_core::Result<Tensor> {
+    x.broadcast_div(
+        &x.sqr()?
+            .sum_keepdim(D::Minus1)?
+            .sqrt()?
+            .clamp(1e-12, f64::MAX)?,
+    )
 }

@@ -7,6 +7,7 @@
 
 use super::config::VisionConfig;
 use super::error::ModelError;
+use super::precision::Precision;
 use super::transformer::{layer_norm, Dense, Encoder};
 use super::weights::Weights;
 use candle_core::{Module, Tensor};
@@ -35,8 +36,18 @@ pub struct VisionTower {
 }
 
 impl VisionTower {
-    /// Builds the tower from checked weights.
+    /// Builds the tower from checked weights, in f32.
     pub fn load(w: &Weights, config: &VisionConfig) -> Result<Self, ModelError> {
+        Self::load_with(w, config, Precision::F32)
+    }
+
+    /// Builds the tower with the transformer's dense layers in `precision` (the patch embedding and
+    /// the projection, 3% of the work, stay f32).
+    pub fn load_with(
+        w: &Weights,
+        config: &VisionConfig,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
         let eps = config.tower.layer_norm_eps;
         let d = config.tower.hidden_size;
         let patch = w.get("vision_model.embeddings.patch_embedding.weight")?;
@@ -52,7 +63,7 @@ impl VisionTower {
                 .get("vision_model.embeddings.position_embedding.weight")?
                 .unsqueeze(0)?,
             pre_ln: layer_norm(w, "vision_model.pre_layrnorm", eps)?,
-            encoder: Encoder::load(w, "vision_model.encoder", &config.tower)?,
+            encoder: Encoder::load_with(w, "vision_model.encoder", &config.tower, precision)?,
             post_ln: layer_norm(w, "vision_model.post_layernorm", eps)?,
             projection: Dense::new(&w.get("visual_projection.weight")?, None)?,
         })

@@ -18,6 +18,7 @@ mod gpu;
 mod library;
 mod load_generated;
 mod load_limits;
+mod precision;
 mod projection;
 mod quiet_success;
 mod real_data;

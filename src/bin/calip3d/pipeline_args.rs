@@ -120,6 +120,10 @@ pub struct PipelineArgs {
     /// so; every output made with it is stamped. Not a fair zero-shot result.
     #[arg(long)]
     pub search_on_test: bool,
+    /// Vision tower arithmetic: f32 (reference), bf16 (AVX512-BF16, else f32) or int8 (Q8_0).
+    /// See BENCHMARKS.md for the speed and fidelity of each.
+    #[arg(long, default_value = "f32")]
+    pub precision: calip3d::encode::Precision,
 }
 
 impl PipelineArgs {
@@ -198,6 +202,7 @@ impl PipelineArgs {
             .params(self.params(profile.as_ref()))
             .load_options(p.load_options())
             .normalize_input(self.normalize)
+            .precision(self.precision)
             .keep_view_logits(keep_view_logits);
         if let Some(w) = &self.view_weights {
             builder = builder.view_weights(w.clone());
