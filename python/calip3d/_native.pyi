@@ -81,10 +81,10 @@ class Classifier:
         device: where to project: ``"auto"`` (a hardware GPU through Vulkan if there is one),
             ``"cpu"`` or ``"gpu"``.
         max_points: points kept per cloud (a deterministic subsample; 0 keeps all).
-        precision: the vision tower's precision; this build computes in ``"f32"`` only and raises
-            NotImplementedError for any other value.
-        profile: a tuning profile (``calip3d tune``); not in this build (NotImplementedError).
-        adapter: a few-shot adapter (``calip3d fit``); not in this build (NotImplementedError).
+        precision: the vision tower's arithmetic: ``"f32"`` (default), ``"bf16"`` (AVX512-BF16 where
+            the CPU has it, else f32) or ``"int8"`` (Q8_0), as ``--precision``.
+        profile: a tuning profile file from ``calip3d tune``; explicit arguments override it.
+        adapter: a few-shot adapter file from ``calip3d fit``.
         up_axis: up axis of files read by :meth:`classify_file` / :meth:`classify_files`
             (default: z for LAS/LAZ, y otherwise).
         alpha: CALIP's attention temperature (α_s = α_t; default 0.5).

@@ -123,9 +123,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--baseline", action="store_true", help="plain CLIP (beta2 = beta3 = 0)")
     p.add_argument("--template", action="append", default=None, help="prompt template with {} for the class name (repeatable)")
     p.add_argument("--normalize", action="store_true", help="CLIP mean/std normalisation of the depth maps")
-    p.add_argument("--precision", default=None, help="vision tower precision (f32 only in this build)")
-    p.add_argument("--profile", default=None, help="tuning profile (not in this build)")
-    p.add_argument("--adapter", default=None, help="few-shot adapter (not in this build)")
+    p.add_argument("--precision", default=None, help="vision tower precision: f32, bf16 or int8")
+    p.add_argument("--profile", default=None, help="tuning profile from calip3d tune")
+    p.add_argument("--adapter", default=None, help="few-shot adapter from calip3d fit")
     p.add_argument("-k", "--top-k", type=int, default=5, help="classes listed per row (default %(default)s)")
     p.add_argument("--scene", action="store_true", help="one row per object of each scene (not in this build)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
@@ -163,10 +163,6 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
 
     if args.scene:
         raise UsageError("--scene: scene segmentation is not available yet in this calip3d build")
-    for name in ("precision", "profile", "adapter"):
-        value = getattr(args, name)
-        if value is not None and not (name == "precision" and value.lower() == "f32"):
-            raise UsageError(f"--{name}: not available yet in this calip3d build")
     if not args.out.lower().endswith(".parquet"):
         raise UsageError(f"{args.out}: results file must end in .parquet")
     if args.workers < 1:

@@ -290,8 +290,8 @@ impl Classifier {
 impl Classifier {
     /// Loads the model and sets up the projection.
     ///
-    /// ``precision``, ``profile`` and ``adapter`` are the library's settings of the same names;
-    /// this build has none of them yet and refuses a value other than the default.
+    /// ``precision``, ``profile`` and ``adapter`` are the library's settings of the same names
+    /// (``--precision``, ``--profile``, ``--adapter``).
     #[new]
     #[pyo3(signature = (
         model = None,
@@ -338,12 +338,10 @@ impl Classifier {
         };
         let projection: Projection = projection.parse().map_err(PyValueError::new_err)?;
         let device: DeviceChoice = device.parse().map_err(PyValueError::new_err)?;
-        // Wired when the library has it: precision (issue 13).
-        if let Some(p) = precision.filter(|p| !p.eq_ignore_ascii_case("f32")) {
-            return Err(PyNotImplementedError::new_err(format!(
-                "precision={p:?}: this calip3d build computes in f32 only"
-            )));
-        }
+        let precision: calip3d::encode::Precision = precision
+            .unwrap_or("f32")
+            .parse()
+            .map_err(|e| PyValueError::new_err(format!("precision: {e}")))?;
         let profile = profile
             .map(|p| calip3d::classify::Profile::load(&path_arg(p)?).map_err(|e| py_err(e.into())))
             .transpose()?;
@@ -389,6 +387,7 @@ impl Classifier {
             builder = builder.adapter(adapter);
         }
         let mut builder = builder
+            .precision(precision)
             .model(model)
             .projection(projection)
             .device(device)

@@ -167,8 +167,10 @@ def test_settings_are_checked(tmp_path):
         calip3d.Classifier(model=tmp_path / "nomodel", device="cpu")
     with pytest.raises(calip3d.Calip3dError, match="view weights"):
         calip3d.Classifier(model=TINY_MODEL, device="cpu", view_weights=[1.0, 2.0])
-    for kwargs in ({"precision": "int8"}, {"profile": "p.json"}, {"adapter": "a.safetensors"}):
-        with pytest.raises(NotImplementedError, match="not in this calip3d build|f32 only"):
+    with pytest.raises(ValueError, match="precision"):
+        calip3d.Classifier(model=TINY_MODEL, device="cpu", precision="int4")
+    for kwargs in ({"profile": tmp_path / "p.json"}, {"adapter": tmp_path / "a.safetensors"}):
+        with pytest.raises(calip3d.Calip3dError, match=str(next(iter(kwargs.values())))):
             calip3d.Classifier(model=TINY_MODEL, device="cpu", **kwargs)
     c = calip3d.Classifier(model=TINY_MODEL, device="cpu", projection="pointclip", max_points=0, precision="f32", top_k=2)
     assert (c.projection, c.device, c.max_points, c.views) == ("pointclip", "cpu", 0, 6)
