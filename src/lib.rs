@@ -1,12 +1,14 @@
 //! calip3d: zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free
 //! attention. No training: any class names you type.
 //!
-//! The pipeline, one module per stage:
-//! [`load`] (PLY, LAS/LAZ, meshes → [`PointCloud`]) → [`project`] (multi-view depth maps, WGSL
-//! compute on the GPU or the same images on the CPU) → [`encode`] (CLIP vision and text towers)
-//! → [`attend`] (CALIP's attention, view aggregation) → [`classify`] (classes, the
-//! [`Classifier`](classify::Classifier)); [`batch`] runs many files; [`scene`] finds and
-//! classifies the objects of a LiDAR tile or a robot's scan.
+//! The pipeline, one module per stage, each using only the stages before it:
+//! [`load`] (PLY, LAS/LAZ/COPC, PCD, KITTI, NPY, text, E57, meshes, the benchmark datasets →
+//! [`PointCloud`]) → [`project`] (multi-view depth maps, WGSL compute on the GPU or the same
+//! images on the CPU) → [`encode`] (CLIP vision and text towers) → [`attend`] (CALIP's
+//! attention, view aggregation, few-shot adapters) → [`classify`] (classes, profiles, the
+//! [`Classifier`](classify::Classifier)) → then the uses: [`eval`] (accuracy on a labelled
+//! dataset), [`batch`] (many files, crash-safe results), [`scene`] (the objects of a LiDAR tile
+//! or a robot's scan) and [`tune`] (settings and adapters chosen on the training split).
 //!
 //! From points to a label:
 //!
@@ -35,6 +37,7 @@ pub mod attend;
 pub mod classify;
 pub mod cloud;
 pub mod encode;
+pub mod eval;
 pub mod load;
 pub mod npy;
 pub mod project;

@@ -1,9 +1,7 @@
-//! Classification: class lists, the [`Classifier`] pipeline, predictions and evaluation.
+//! Classification: class lists, the [`Classifier`] pipeline, predictions and tuning profiles.
 
 pub mod classes;
 mod classifier;
-pub mod eval;
-pub mod plot;
 mod prediction;
 pub mod profile;
 

@@ -4,10 +4,10 @@
 
 use super::features::EncodedItems;
 use crate::attend::CalipParams;
-use crate::classify::eval::EvalReport;
 use crate::classify::profile::TEST_SEARCH_STAMP;
 use crate::classify::{classes, Classifier, Scoring};
 use crate::error::{Error, Result};
+use crate::eval::EvalReport;
 use std::fmt::Write;
 use std::path::Path;
 

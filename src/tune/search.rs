@@ -53,7 +53,7 @@ pub fn accuracy(labels: &[usize], logits: &[f32], k: usize) -> Accuracy {
     let mut right = 0usize;
     for (i, &label) in labels.iter().enumerate() {
         let row = &logits[i * k..(i + 1) * k];
-        let best = crate::classify::eval::argmax(row);
+        let best = crate::classify::argmax(row);
         per_class[label].1 += 1;
         if best == label {
             per_class[label].0 += 1;

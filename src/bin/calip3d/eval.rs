@@ -3,10 +3,8 @@
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::classify::eval::{
-    evaluate, EvalOptions, EvalReport, PredictionRecord, PredictionsFile,
-};
-use calip3d::classify::plot::write_confusion_png;
+use calip3d::eval::plot::write_confusion_png;
+use calip3d::eval::{evaluate, EvalOptions, EvalReport, PredictionRecord, PredictionsFile};
 use calip3d::load::dataset::{Dataset, DatasetOptions, ItemSource, Split};
 use serde_json::json;
 use std::path::PathBuf;

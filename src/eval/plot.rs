@@ -1,7 +1,7 @@
 //! A confusion-matrix heat map as PNG, labelled with a built-in 5×7 pixel font so it needs no
 //! font files.
 
-use super::eval::EvalReport;
+use super::EvalReport;
 use std::path::Path;
 
 const CELL: usize = 14;

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # use calip3d::classify::{Classifier, classes};
-//! use calip3d::classify::eval::{evaluate, EvalOptions, EvalReport};
+//! use calip3d::eval::{evaluate, EvalOptions, EvalReport};
 //! use calip3d::load::dataset::{Dataset, DatasetOptions};
 //! # let classifier = Classifier::builder().build()?;
 //! let dataset = Dataset::open("modelnet40_ply_hdf5_2048".as_ref(), &DatasetOptions::default())?;
@@ -21,6 +21,8 @@
 //! println!("top-1 {:.2}%", report.top1 * 100.0);
 //! # Ok::<(), calip3d::Error>(())
 //! ```
+
+pub mod plot;
 
 use crate::classify::{ClassSet, Classifier, Prediction};
 use crate::error::{Error, Result};
@@ -412,20 +414,7 @@ impl EvalReport {
     }
 }
 
-/// Index of the largest value (the first one on ties).
-pub fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-            if v > best.1 {
-                (i, v)
-            } else {
-                best
-            }
-        })
-        .0
-}
+pub use crate::classify::argmax;
 
 #[cfg(test)]
 mod tests {
