@@ -159,7 +159,7 @@ def cmd_tokens(_args):
 
 
 def formula_pixels(n, size):
-    """Deterministic test images that Rust recomputes (tests/clip_architectures.rs):
+    """Deterministic test images that Rust recomputes (tests/it/clip_architectures.rs):
     p[b, c, y, x] = sin(0.1 x + 0.07 (c + 1) y + 1.3 b) * cos(0.05 y - 0.3 c), in f64 then f32."""
     b, c, y, x = torch.meshgrid(
         *(torch.arange(k, dtype=torch.float64) for k in (n, 3, size, size)), indexing="ij")

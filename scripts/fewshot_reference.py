@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent numpy/torch implementations of calip3d's few-shot parts (METHOD.md §9), for the
-parity tests in tests/tune.rs. Fixtures land in tests/data/tune/.
+parity tests in tests/it/tune.rs. Fixtures land in tests/data/tune/.
 
     python3 scripts/fewshot_reference.py cache FEATURES.safetensors OUT.safetensors
         FEATURES is what `calip3d fit --export-features` wrote (calip3d's own features);

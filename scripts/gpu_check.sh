@@ -3,7 +3,7 @@
 # agreement tests and the projection benchmark, from binaries built here.
 #
 # Build here first (x86-64):
-#   cargo bench --bench projection --no-run && cargo test --test gpu --no-run
+#   cargo bench --bench projection --no-run && cargo test --test it --no-run (the `it` executable; copy it as .gpubin/it)
 #   mkdir -p .gpubin/objects && cp <the bench and test executables> .gpubin/
 #   cp -r ../shared/data/objects/{chair,airplane,lamp,car,bathtub} .gpubin/objects/
 #   Vulkan loader packages in .gl/ (see the device notes), both folders git-ignored.
@@ -17,6 +17,6 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 export CALIP3D_SHARED_DATA="$PWD/.gpubin"
 echo "== GPU vs CPU agreement"
-./.gpubin/gpu --nocapture --test-threads 1 2>&1 | grep -Ev "^\s*$"
+./.gpubin/it gpu:: --nocapture --test-threads 1 2>&1 | grep -Ev "^\s*$"
 echo "== projection benchmark"
 CALIP3D_BENCH_QUICK=1 ./.gpubin/projection

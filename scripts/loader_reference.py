@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Point counts and bounds of the shared LAS/LAZ and PLY files computed with laspy (+lazrs) and
-plyfile, independently of calip3d, for tests/real_data.rs.
+plyfile, independently of calip3d, for tests/it/real_data.rs.
 
     python3 scripts/loader_reference.py > tests/data/loader_reference.json
 

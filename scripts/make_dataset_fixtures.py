@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the benchmark-dataset fixtures of tests/datasets.rs with the datasets' own writers.
+"""Writes the benchmark-dataset fixtures of tests/it/datasets.rs with the datasets' own writers.
 
     python3 scripts/make_dataset_fixtures.py            # tests/data/datasets/
     python3 scripts/make_dataset_fixtures.py --benchmark /tmp/mn40-bench   # ModelNet40-test-sized

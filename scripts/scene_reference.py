@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent references for `calip3d scene` (METHOD.md §8), written as fixtures under
-tests/data/scene/ so that `cargo test --test scene` needs no Python.
+tests/data/scene/ so that `cargo test --test it scene` needs no Python.
 
 1. Clustering on real tiles (PDAL test data, ../shared/data/lidar/pdal): the non-ground points
    (ASPRS class not 2, 7 or 18) of 4_6_crop.las and autzen_trim.las, positions re-centred on the
@@ -16,7 +16,7 @@ tests/data/scene/ so that `cargo test --test scene` needs no Python.
 
 2. A labelled LAS written by calip3d (tests/data/scene/labelled_warsaw.las, made by
    `calip3d scene ../shared/data/lidar/pdal/warsaw_small.las --ground classified ...`, see
-   tests/scene.rs), read back with laspy: every original dimension equal to the input's, the new
+   tests/it/scene.rs), read back with laspy: every original dimension equal to the input's, the new
    extra-bytes dimensions present with their types and descriptions, the class-name VLR.
    Writes labelled_warsaw_laspy.json.
 
