@@ -98,25 +98,36 @@ impl SourceMeta {
     }
 }
 
-/// A point cloud: positions plus optional per-point attributes, all of the same length.
+/// A point cloud: positions plus optional per-point attributes.
+///
+/// Its invariant: every position is finite, and every attribute array has one entry per
+/// position. The constructors ([`PointCloud::from_points`], [`PointCloud::from_xyz`], the
+/// readers of [`crate::load`]) establish it and the arrays are read through accessors, so code
+/// that receives a cloud never checks it again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointCloud {
-    /// Positions, re-centred by `meta.offset`; castable to `&[f32]` with [`PointCloud::xyz`].
-    pub positions: Vec<Point3<f32>>,
-    /// Index of each kept point in the source file (after subsampling), to write results back.
-    pub source_index: Option<Vec<u64>>,
-    /// Return intensity (LAS, some PLY).
-    pub intensity: Option<Vec<u16>>,
-    /// RGB, 16 bits per channel as LAS stores it (8-bit sources are not rescaled).
-    pub colors: Option<Vec<[u16; 3]>>,
-    /// Per-point class codes (LAS classification, PLY `class`).
-    pub classification: Option<Vec<u8>>,
-    /// Unit normals (PLY nx, ny, nz).
-    pub normals: Option<Vec<[f32; 3]>>,
+    pub(crate) positions: Vec<Point3<f32>>,
+    pub(crate) source_index: Option<Vec<u64>>,
+    pub(crate) intensity: Option<Vec<u16>>,
+    pub(crate) colors: Option<Vec<[u16; 3]>>,
+    pub(crate) classification: Option<Vec<u8>>,
+    pub(crate) normals: Option<Vec<[f32; 3]>>,
     /// Which axis is up in `positions`.
     pub up_axis: UpAxis,
     /// Where the cloud came from.
     pub meta: SourceMeta,
+}
+
+/// An attribute array whose length is not the cloud's number of points.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{attribute} has {found} values for {points} points")]
+pub struct LengthMismatch {
+    /// The attribute.
+    pub attribute: &'static str,
+    /// Its length.
+    pub found: usize,
+    /// The cloud's points.
+    pub points: usize,
 }
 
 impl PointCloud {
@@ -152,6 +163,53 @@ impl PointCloud {
             xyz.chunks_exact(3).map(|p| Point3::new(p[0], p[1], p[2])),
             up_axis,
         )
+    }
+
+    /// Positions, re-centred by `meta.offset` (all finite).
+    pub fn positions(&self) -> &[Point3<f32>] {
+        &self.positions
+    }
+    /// Index of each kept point in the source file (after subsampling), to write results back.
+    pub fn source_index(&self) -> Option<&[u64]> {
+        self.source_index.as_deref()
+    }
+    /// Return intensity (LAS, PCD, KITTI, some PLY).
+    pub fn intensity(&self) -> Option<&[u16]> {
+        self.intensity.as_deref()
+    }
+    /// RGB, 16 bits per channel as LAS stores it (8-bit sources are not rescaled).
+    pub fn colors(&self) -> Option<&[[u16; 3]]> {
+        self.colors.as_deref()
+    }
+    /// Per-point class codes (LAS classification, PLY `class`).
+    pub fn classification(&self) -> Option<&[u8]> {
+        self.classification.as_deref()
+    }
+    /// Unit normals (PLY nx, ny, nz).
+    pub fn normals(&self) -> Option<&[[f32; 3]]> {
+        self.normals.as_deref()
+    }
+
+    /// Sets (or with `None` removes) the per-point class codes; they must be one per point.
+    ///
+    /// ```
+    /// # use calip3d::{PointCloud, UpAxis};
+    /// let mut cloud = PointCloud::from_xyz(&[0.0, 0.0, 0.0, 1.0, 1.0, 1.0], UpAxis::Z);
+    /// cloud.set_classification(Some(vec![2, 6])).unwrap();
+    /// assert!(cloud.set_classification(Some(vec![2])).is_err());
+    /// ```
+    pub fn set_classification(&mut self, codes: Option<Vec<u8>>) -> Result<(), LengthMismatch> {
+        if let Some(c) = &codes {
+            if c.len() != self.positions.len() {
+                return Err(LengthMismatch {
+                    attribute: "classification",
+                    found: c.len(),
+                    points: self.positions.len(),
+                });
+            }
+        }
+        self.classification = codes;
+        Ok(())
     }
 
     /// Number of points.

@@ -44,7 +44,7 @@ pub mod project;
 pub mod scene;
 pub mod tune;
 
-pub use cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
+pub use cloud::{Bounds, Format, LengthMismatch, PointCloud, SourceMeta, UpAxis};
 pub mod batch;
 mod error;
 

@@ -392,11 +392,8 @@ impl Classifier {
         if cloud.is_empty() {
             return Err(Error::EmptyCloud(cloud.meta.path.clone()));
         }
+        // Finite by PointCloud's invariant: only the point budget is left to apply.
         let mut points = cloud.y_up_positions();
-        points.retain(|p| p.coords.iter().all(|c| c.is_finite()));
-        if points.is_empty() {
-            return Err(Error::EmptyCloud(cloud.meta.path.clone()));
-        }
         if self.load.max_points > 0 && points.len() > self.load.max_points {
             let keep =
                 crate::load::subsample_indices(points.len(), self.load.max_points, self.load.seed);

@@ -90,7 +90,7 @@ fn h5_shapes_read_as_the_same_cloud_as_their_ply() {
         let from_ply = load(&fixtures().join("ply").join(ply), &all_points()).unwrap();
         let from_h5 = test.read(item..item + 1, &all_points()).remove(0).unwrap();
         assert_eq!(from_h5.len(), 256);
-        assert_eq!(from_h5.positions, from_ply.positions, "{ply}");
+        assert_eq!(from_h5.positions(), from_ply.positions(), "{ply}");
         assert_eq!(from_h5.meta.offset, from_ply.meta.offset);
         assert_eq!(from_h5.meta.format, calip3d::Format::Hdf5);
         assert!(from_h5
@@ -109,7 +109,7 @@ fn h5_shapes_read_as_the_same_cloud_as_their_ply() {
     let from_ply = load(&fixtures().join("ply/modelnet40_test0_1.ply"), &budget).unwrap();
     let from_h5 = test.read(0..4, &budget).remove(1).unwrap();
     assert_eq!(from_h5.len(), 100);
-    assert_eq!(from_h5.positions, from_ply.positions);
+    assert_eq!(from_h5.positions(), from_ply.positions());
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn scanobjectnn_split_folder_and_files_with_and_without_background() {
         &all_points(),
     )
     .unwrap();
-    assert_eq!(with_bg.positions, ply.positions);
+    assert_eq!(with_bg.positions(), ply.positions());
     let options = DatasetOptions {
         drop_background: true,
         ..Default::default()
@@ -172,7 +172,7 @@ fn scanobjectnn_split_folder_and_files_with_and_without_background() {
     )
     .unwrap();
     assert_eq!((with_bg.len(), object.len()), (128, 96));
-    assert_eq!(object.positions, ply.positions);
+    assert_eq!(object.positions(), ply.positions());
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn normal_resampled_lists_modelnet40_and_modelnet10() {
 
     let cloud = test.read(1..2, &all_points()).remove(0).unwrap();
     assert_eq!(cloud.len(), 100);
-    let normals = cloud.normals.as_ref().expect("normals kept");
+    let normals = cloud.normals().expect("normals kept");
     let n = normals[0];
     assert!(((n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt() - 1.0).abs() < 1e-4);
 }

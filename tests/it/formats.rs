@@ -43,13 +43,13 @@ fn files_of(kind: &str) -> Vec<String> {
 
 fn attributes(c: &PointCloud) -> Vec<&'static str> {
     let mut a = vec![];
-    if c.intensity.is_some() {
+    if c.intensity().is_some() {
         a.push("intensity");
     }
-    if c.colors.is_some() {
+    if c.colors().is_some() {
         a.push("rgb");
     }
-    if c.normals.is_some() {
+    if c.normals().is_some() {
         a.push("normals");
     }
     a
@@ -64,7 +64,7 @@ fn every_point_format_reads_exactly_the_points_of_the_ply() {
     for name in &names {
         let want = &e["files"][name];
         let c = read(name, &all());
-        assert_eq!(c.positions, reference.positions, "{name}: positions");
+        assert_eq!(c.positions(), reference.positions(), "{name}: positions");
         assert_eq!(c.meta.offset, reference.meta.offset, "{name}: offset");
         assert_eq!(c.meta.bounds, reference.meta.bounds, "{name}: bounds");
         assert_eq!(
@@ -85,7 +85,7 @@ fn every_point_format_reads_exactly_the_points_of_the_ply() {
             .collect();
         assert_eq!(attributes(&c), attrs, "{name}: attributes");
         if let Some(rgb) = want.get("rgb_first") {
-            let got: Vec<Vec<u16>> = c.colors.as_ref().unwrap()[..5]
+            let got: Vec<Vec<u16>> = c.colors().as_ref().unwrap()[..5]
                 .iter()
                 .map(|c| c.to_vec())
                 .collect();
@@ -95,7 +95,7 @@ fn every_point_format_reads_exactly_the_points_of_the_ply() {
         if let Some(i) = want.get("intensity_first") {
             let i: Vec<u16> = serde_json::from_value(i.clone()).unwrap();
             assert_eq!(
-                &c.intensity.as_ref().unwrap()[..5],
+                &c.intensity().as_ref().unwrap()[..5],
                 &i[..],
                 "{name}: intensity"
             );
@@ -107,15 +107,16 @@ fn every_point_format_reads_exactly_the_points_of_the_ply() {
         };
         assert_eq!(c.up_axis, up, "{name}: up axis");
         // The file's own order is kept, and indices skip the dropped points.
-        let index = c.source_index.as_ref().unwrap();
+        let index = c.source_index().unwrap();
         assert_eq!(index.len(), c.len());
         assert!(index.windows(2).all(|w| w[0] < w[1]), "{name}");
     }
     // The organised PCD drops every sixth point from the fourth on (NaN): indices say which.
     let organised = read("pcl_binary_compressed_organised.pcd", &all());
-    assert_eq!(&organised.source_index.unwrap()[..5], &[0, 1, 2, 4, 5]);
+    assert_eq!(&organised.source_index().unwrap()[..5], &[0, 1, 2, 4, 5]);
     // ModelNet's x,y,z,nx,ny,nz lines keep their normals (float32 values written to 17 digits).
-    let normals = read("modelnet_normals.txt", &all()).normals.unwrap();
+    let with_normals = read("modelnet_normals.txt", &all());
+    let normals = with_normals.normals().unwrap();
     assert!(normals
         .iter()
         .all(|n| ((n[0] * n[0] + n[1] * n[1] + n[2] * n[2]) - 1.0).abs() < 1e-5));
@@ -124,13 +125,13 @@ fn every_point_format_reads_exactly_the_points_of_the_ply() {
         max_points: 100,
         ..Default::default()
     };
-    let sub = read("reference.ply", &some).positions;
+    let sub = read("reference.ply", &some).positions().to_vec();
     for name in [
         "pcl_binary_compressed_organised.pcd",
         "f64_big_endian_fortran.npy",
         "leica.pts",
     ] {
-        assert_eq!(read(name, &some).positions, sub, "{name}");
+        assert_eq!(read(name, &some).positions(), sub, "{name}");
     }
 }
 
@@ -144,11 +145,15 @@ fn every_off_dialect_samples_exactly_like_the_ply_mesh() {
     for name in &names {
         let c = read(name, &sampled);
         assert_eq!(c.meta.format, Format::Off, "{name}");
-        assert_eq!(c.positions, reference.positions, "{name}: surface samples");
+        assert_eq!(
+            c.positions(),
+            reference.positions(),
+            "{name}: surface samples"
+        );
         assert_eq!(c.meta.faces_in_file, Some(8), "{name}");
         assert_eq!(
-            read(name, &all()).positions,
-            vertices.positions,
+            read(name, &all()).positions(),
+            vertices.positions(),
             "{name}: vertices"
         );
     }
@@ -302,20 +307,24 @@ fn real_pcl_files_read_as_pypcd4_reads_them() {
             .map(|f| f.as_str().unwrap())
             .collect();
         assert_eq!(
-            c.colors.is_some(),
+            c.colors().is_some(),
             fields.contains(&"rgb") || fields.contains(&"rgba"),
             "{name}"
         );
         assert_eq!(
-            c.intensity.is_some(),
+            c.intensity().is_some(),
             fields.contains(&"intensity"),
             "{name}"
         );
-        assert_eq!(c.normals.is_some(), fields.contains(&"normal_x"), "{name}");
+        assert_eq!(
+            c.normals().is_some(),
+            fields.contains(&"normal_x"),
+            "{name}"
+        );
     }
     // cturtle's float intensities lie in [0, 1]: kept on the u16 scale, not clamped to 0.
     let turtle = read_path(&shared.join("cturtle.pcd"));
-    let max = turtle.intensity.unwrap().into_iter().max().unwrap();
+    let max = *turtle.intensity().unwrap().iter().max().unwrap();
     assert!(max > 60_000, "{max}");
 }
 
@@ -681,7 +690,7 @@ fn spherical_e57_scans_are_converted_to_cartesian() {
     .to_vec();
     let mut scan = w.add_pointcloud("scan-guid", prototype).unwrap();
     let o = reference.meta.offset;
-    for p in &reference.positions {
+    for p in reference.positions() {
         let [x, y, z] = [p.x as f64 + o[0], p.y as f64 + o[1], p.z as f64 + o[2]];
         let r = (x * x + y * y + z * z).sqrt();
         scan.add_point(vec![
@@ -701,7 +710,7 @@ fn spherical_e57_scans_are_converted_to_cartesian() {
     for k in 0..3 {
         assert!((b.min[k] - rb.min[k]).abs() < 1e-9 && (b.max[k] - rb.max[k]).abs() < 1e-9);
     }
-    for (p, q) in c.positions.iter().zip(&reference.positions) {
+    for (p, q) in c.positions().iter().zip(reference.positions()) {
         assert!((p - q).norm() < 1e-6, "{p} vs {q}");
     }
 }
@@ -722,7 +731,7 @@ fn ascii_pcd_colours_written_as_integers_unpack() {
         )
         .unwrap();
         let c = load(&path, &all()).unwrap();
-        assert_eq!(c.colors, Some(vec![[12, 34, 56]]), "TYPE {ty}");
+        assert_eq!(c.colors(), Some(&[[12, 34, 56]][..]), "TYPE {ty}");
         assert_eq!(c.meta.dropped_non_finite, 1);
     }
 }

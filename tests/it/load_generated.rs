@@ -84,12 +84,12 @@ fn a_cube_reads_back_from_every_ply_encoding() {
         assert_eq!(c.up_axis, UpAxis::Y);
         // Re-centred on the bounds' centre (0.5, 0.5, 0.5).
         assert_eq!(c.meta.offset, [0.5; 3]);
-        for (p, q) in c.positions.iter().zip(CUBE) {
+        for (p, q) in c.positions().iter().zip(CUBE) {
             assert_eq!([p.x + 0.5, p.y + 0.5, p.z + 0.5], q, "{encoding}");
         }
-        assert_eq!(c.colors.as_ref().unwrap()[3], [30, 7, 255]);
+        assert_eq!(c.colors().as_ref().unwrap()[3], [30, 7, 255]);
         assert_eq!(
-            c.source_index.as_deref(),
+            c.source_index().as_deref(),
             Some(&[0, 1, 2, 3, 4, 5, 6, 7][..])
         );
     }
@@ -167,11 +167,11 @@ fn las_versions_and_point_formats_read_back() {
         assert_eq!(b.max, [600_099.0, 5_000_198.0, 59.5]);
         // Re-centred in f64 before going to f32: small exact coordinates survive.
         assert_eq!(c.meta.offset, [600_049.5, 5_000_099.0, 34.75]);
-        assert_eq!(c.positions[0].x, -49.5);
-        assert_eq!(c.classification.as_ref().unwrap()[0], 2);
-        assert_eq!(c.intensity.as_ref().unwrap()[99], 99);
+        assert_eq!(c.positions()[0].x, -49.5);
+        assert_eq!(c.classification().as_ref().unwrap()[0], 2);
+        assert_eq!(c.intensity().as_ref().unwrap()[99], 99);
         assert_eq!(
-            c.colors.is_some(),
+            c.colors().is_some(),
             las::point::Format::new(format).unwrap().has_color
         );
 
@@ -185,7 +185,7 @@ fn las_versions_and_point_formats_read_back() {
         )
         .unwrap();
         assert_eq!(some.len(), 10);
-        let idx = some.source_index.clone().unwrap();
+        let idx = some.source_index().clone().unwrap();
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(
             load(
@@ -196,8 +196,8 @@ fn las_versions_and_point_formats_read_back() {
                 }
             )
             .unwrap()
-            .positions,
-            some.positions
+            .positions(),
+            some.positions()
         );
         let z = load(
             &path,

@@ -176,14 +176,15 @@ fn every_labelled_object_loads_with_its_vertex_count_and_the_point_budget() {
         assert_eq!(cloud.len(), expected, "{rel}");
         assert!(
             cloud
-                .positions
+                .positions()
                 .iter()
                 .all(|p| p.coords.iter().all(|c| c.is_finite())),
             "{rel}"
         );
         let again = load(&path, &LoadOptions::default()).unwrap();
         assert_eq!(
-            again.positions, cloud.positions,
+            again.positions(),
+            cloud.positions(),
             "{rel}: the same file gives the same points"
         );
         rows += 1;

@@ -108,7 +108,7 @@ fn synthetic_tile(dir: &Path, shared: &Path) -> (PathBuf, Vec<usize>) {
         let cloud = load(&shared.join(file), &opts).unwrap();
         // y-up → z-up, then scale the longest side to `size` metres.
         let pts: Vec<[f64; 3]> = cloud
-            .positions
+            .positions()
             .iter()
             .map(|p| [p.x as f64, -(p.z as f64), p.y as f64])
             .collect();
@@ -228,7 +228,7 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         // The same points, re-centred in f64 and classified on their own in memory.
         let local: Vec<[f64; 3]> = members
             .iter()
-            .map(|&i| cloud.positions[i].coords.map(|c| c as f64).into())
+            .map(|&i| cloud.positions()[i].coords.map(|c| c as f64).into())
             .collect();
         let mean: Vec<f64> = (0..3)
             .map(|d| local.iter().map(|p| p[d]).sum::<f64>() / local.len() as f64)
@@ -266,7 +266,7 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         }
     }
     // SMRF on the same tile finds the same ground (objects stand 0.3 m above it).
-    let g = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
+    let g = smrf(&cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
     let agree = g
         .iter()
         .zip(&tags)
@@ -540,9 +540,9 @@ fn labelled_warsaw_matches_the_laspy_reference() {
 /// Provider ground (ASPRS 2) against SMRF with PDAL's defaults: (agreement, ground recall).
 fn smrf_agreement(path: &Path) -> (f64, f64) {
     let cloud = load(path, &all_points()).unwrap();
-    let g = smrf(&cloud.positions, UpAxis::Z, &SmrfParams::default()).unwrap();
+    let g = smrf(&cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
     let truth: Vec<bool> = cloud
-        .classification
+        .classification()
         .unwrap()
         .iter()
         .map(|&c| c == 2)
@@ -599,7 +599,7 @@ fn euclidean_and_dbscan_partitions_equal_scipy_and_scikit_learn_on_real_tiles() 
             &all_points(),
         )
         .unwrap();
-        let classes = cloud.classification.as_ref().unwrap();
+        let classes = cloud.classification().unwrap();
         let candidates: Vec<u32> = (0..cloud.len() as u32)
             .filter(|&i| ![2, 7, 18].contains(&classes[i as usize]))
             .collect();
@@ -618,7 +618,7 @@ fn euclidean_and_dbscan_partitions_equal_scipy_and_scikit_learn_on_real_tiles() 
                 min_points: r["min_points"].as_u64().unwrap() as usize,
                 max_points: usize::MAX,
             };
-            let ids = cluster(&cloud.positions, &candidates, &params);
+            let ids = cluster(&cloud.positions(), &candidates, &params);
             let n = ids.iter().copied().max().unwrap_or(0) as usize;
             assert_eq!(n as u64, r["clusters"].as_u64().unwrap(), "{tile} {name}");
             let mut sizes = vec![0u64; n];
@@ -667,13 +667,13 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
         (0..400).map(|i| Point3::new((i % 20) as f32, (i / 20) as f32, 0.0)),
         UpAxis::Z,
     );
-    flat.classification = Some(vec![2; 400]);
+    flat.set_classification(Some(vec![2; 400])).unwrap();
     let s = classifier.classify_scene(&flat, &classes, &opts).unwrap();
     assert!(s.objects.is_empty());
     assert!(s.roles.iter().all(|&r| r == Role::Ground));
     // SMRF on a flat plane: everything is ground, no objects.
     let mut plane = flat.clone();
-    plane.classification = None;
+    plane.set_classification(None).unwrap();
     let s = classifier.classify_scene(&plane, &classes, &opts).unwrap();
     assert!(matches!(s.ground, GroundMethod::Smrf(_)));
     assert!(s.objects.is_empty() && s.roles.iter().all(|&r| r == Role::Ground));
@@ -693,12 +693,19 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
         )
         .unwrap();
     assert!(s.objects.is_empty());
-    // Non-finite coordinates (a cloud built by hand) are noise, never a panic.
-    let mut nan = PointCloud::from_points(
-        (0..300).map(|i| Point3::new((i % 10) as f32 * 0.01, (i / 10) as f32 * 0.01, 0.5)),
+    // Non-finite coordinates never reach a scene: a cloud drops (and counts) them when built.
+    let nan = PointCloud::from_points(
+        (0..300).map(|i| {
+            let p = Point3::new((i % 10) as f32 * 0.01, (i / 10) as f32 * 0.01, 0.5);
+            if i == 5 {
+                Point3::new(f32::NAN, 0.0, f32::INFINITY)
+            } else {
+                p
+            }
+        }),
         UpAxis::Y,
     );
-    nan.positions[5] = Point3::new(f32::NAN, 0.0, f32::INFINITY);
+    assert_eq!((nan.len(), nan.meta.dropped_non_finite), (299, 1));
     let s = classifier
         .classify_scene(
             &nan,
@@ -709,16 +716,8 @@ fn bad_scenes_give_an_empty_object_list_or_a_clear_message() {
             },
         )
         .unwrap();
-    assert_eq!(s.roles[5], Role::Noise);
-    assert_eq!(s.cluster_ids[5], 0);
     assert_eq!(s.objects.len(), 1);
     assert_eq!(s.objects[0].points, 299);
-    // …and under SMRF too (an infinite coordinate must not size the grid).
-    let mut tile = plane.clone();
-    tile.positions[7] = Point3::new(f32::INFINITY, 1.0, 0.0);
-    let s = classifier.classify_scene(&tile, &classes, &opts).unwrap();
-    assert_eq!(s.roles[7], Role::Noise);
-    assert!(s.objects.is_empty());
     // --ground classified on a cloud without classes is a clear error.
     let e = classifier
         .classify_scene(

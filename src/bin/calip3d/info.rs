@@ -30,16 +30,16 @@ pub struct Args {
 /// Names of the per-point attributes a cloud carries.
 fn attributes(c: &PointCloud) -> Vec<&'static str> {
     let mut a = vec![];
-    if c.intensity.is_some() {
+    if c.intensity().is_some() {
         a.push("intensity");
     }
-    if c.colors.is_some() {
+    if c.colors().is_some() {
         a.push("rgb");
     }
-    if c.classification.is_some() {
+    if c.classification().is_some() {
         a.push("classification");
     }
-    if c.normals.is_some() {
+    if c.normals().is_some() {
         a.push("normals");
     }
     a
