@@ -153,7 +153,7 @@ fn main() {
     let before = status("VmRSS:");
 
     let t = Instant::now();
-    let ground = smrf(&cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
+    let ground = smrf(cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
     let ground_s = t.elapsed().as_secs_f64();
     let candidates: Vec<u32> = (0..cloud.len() as u32)
         .filter(|&i| !ground[i as usize])
@@ -161,7 +161,7 @@ fn main() {
     let options = SceneOptions::default();
     let params = options.cluster_params(&GroundMethod::Smrf(SmrfParams::default()));
     let t = Instant::now();
-    let ids = cluster(&cloud.positions(), &candidates, &params);
+    let ids = cluster(cloud.positions(), &candidates, &params);
     let cluster_s = t.elapsed().as_secs_f64();
     let objects = ids.iter().copied().max().unwrap_or(0);
     println!(

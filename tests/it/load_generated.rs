@@ -88,10 +88,7 @@ fn a_cube_reads_back_from_every_ply_encoding() {
             assert_eq!([p.x + 0.5, p.y + 0.5, p.z + 0.5], q, "{encoding}");
         }
         assert_eq!(c.colors().as_ref().unwrap()[3], [30, 7, 255]);
-        assert_eq!(
-            c.source_index().as_deref(),
-            Some(&[0, 1, 2, 3, 4, 5, 6, 7][..])
-        );
+        assert_eq!(c.source_index(), Some(&[0, 1, 2, 3, 4, 5, 6, 7][..]));
     }
 }
 
@@ -185,7 +182,7 @@ fn las_versions_and_point_formats_read_back() {
         )
         .unwrap();
         assert_eq!(some.len(), 10);
-        let idx = some.source_index().clone().unwrap();
+        let idx = some.source_index().unwrap();
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(
             load(

@@ -266,7 +266,7 @@ fn synthetic_scene_finds_every_object_whole_and_classifies_it_as_in_memory() {
         }
     }
     // SMRF on the same tile finds the same ground (objects stand 0.3 m above it).
-    let g = smrf(&cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
+    let g = smrf(cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
     let agree = g
         .iter()
         .zip(&tags)
@@ -540,7 +540,7 @@ fn labelled_warsaw_matches_the_laspy_reference() {
 /// Provider ground (ASPRS 2) against SMRF with PDAL's defaults: (agreement, ground recall).
 fn smrf_agreement(path: &Path) -> (f64, f64) {
     let cloud = load(path, &all_points()).unwrap();
-    let g = smrf(&cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
+    let g = smrf(cloud.positions(), UpAxis::Z, &SmrfParams::default()).unwrap();
     let truth: Vec<bool> = cloud
         .classification()
         .unwrap()
@@ -618,7 +618,7 @@ fn euclidean_and_dbscan_partitions_equal_scipy_and_scikit_learn_on_real_tiles() 
                 min_points: r["min_points"].as_u64().unwrap() as usize,
                 max_points: usize::MAX,
             };
-            let ids = cluster(&cloud.positions(), &candidates, &params);
+            let ids = cluster(cloud.positions(), &candidates, &params);
             let n = ids.iter().copied().max().unwrap_or(0) as usize;
             assert_eq!(n as u64, r["clusters"].as_u64().unwrap(), "{tile} {name}");
             let mut sizes = vec![0u64; n];
