@@ -23,8 +23,8 @@ pub struct BatchOptions {
 impl Default for BatchOptions {
     fn default() -> Self {
         BatchOptions {
-            jobs: 2,
-            views_per_encode: 64,
+            jobs: crate::classify::DEFAULT_JOBS,
+            views_per_encode: crate::encode::ENCODE_CHUNK,
         }
     }
 }

@@ -56,6 +56,7 @@ impl ClassSpec {
 
 /// What is wrong with a class list; `source` is the file name or "--classes".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClassesError {
     #[error("{0}: classes file not found")]
     /// A classes file that does not exist.

@@ -131,6 +131,10 @@ impl Prediction {
     }
 }
 
+/// Worker threads that read and project files in `batch` and `eval` unless asked otherwise
+/// (`--jobs`): the calling thread encodes meanwhile, so two keep a 2-core machine busy.
+pub const DEFAULT_JOBS: usize = 2;
+
 /// Classes listed per record unless asked otherwise (`-k`).
 pub const DEFAULT_TOP_K: usize = 5;
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// What can go wrong while locating, loading or running a CLIP model.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// A file the model needs is absent.
     #[error("missing model file {path}: {hint}")]

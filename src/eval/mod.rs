@@ -47,8 +47,8 @@ pub struct EvalOptions {
 impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
-            jobs: 2,
-            views_per_encode: 64,
+            jobs: crate::classify::DEFAULT_JOBS,
+            views_per_encode: crate::encode::ENCODE_CHUNK,
         }
     }
 }

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Worker threads reading and projecting shapes.
-    #[arg(short, long, default_value_t = 2)]
+    #[arg(short, long, default_value_t = calip3d::classify::DEFAULT_JOBS)]
     pub jobs: usize,
     /// No progress bar.
     #[arg(short, long)]

@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub method: MethodArg,
     /// Training epochs of the adapter.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = calip3d::tune::fit::TrainConfig::default().epochs)]
     pub epochs: usize,
     /// Where to write the adapter (safetensors).
     #[arg(long)]
