@@ -76,19 +76,16 @@ impl ClipArch {
     }
 }
 
-/// A small deterministic generator (SplitMix64) with Box–Muller normals.
-struct Rng(u64);
+/// calip3d's seeded generator with Box–Muller normals.
+struct Rng(crate::load::SplitMix64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+    fn new(state: u64) -> Self {
+        Rng(crate::load::SplitMix64::from_state(state))
     }
+    /// Uniform in (0, 1): never 0, so the logarithm below is finite.
     fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        ((self.0.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
     fn normal(&mut self) -> f32 {
         let (u, v) = (self.uniform(), self.uniform());
@@ -125,7 +122,7 @@ pub fn write_random_clip(arch: ClipArch, dir: &Path, seed: u64) -> Result<(), Mo
 /// As [`write_random_clip`] for any configuration.
 pub fn write_random_model(config: &ClipConfig, dir: &Path, seed: u64) -> Result<(), ModelError> {
     std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let specs = expected_tensors(config);
     let data: Vec<Vec<u8>> = specs
         .iter()

@@ -29,7 +29,7 @@ mod text;
 pub use error::{IoError, LoadError, LoadErrorKind};
 pub use format::{detect_format, FORMATS};
 pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
-pub use sample::{subsample_indices, Reservoir};
+pub use sample::{subsample_indices, Reservoir, SplitMix64};
 
 use crate::cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
 use nalgebra::Point3;

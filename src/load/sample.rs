@@ -1,14 +1,21 @@
 //! Deterministic subsampling: a seeded reservoir, so a stream of any length keeps `k` points in
 //! memory and the same file always gives the same points.
 
-/// SplitMix64: small, fast, and the same on every platform.
+/// SplitMix64: small, fast, and the same draw on every platform and version. The one seeded
+/// generator of calip3d (subsampling, surface sampling, validation splits, adapter weights).
 #[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
+    /// The generator the loaders use for `seed` (the seed is mixed first, so seed 0 is fine).
     pub fn new(seed: u64) -> Self {
         SplitMix64(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
+    /// The generator whose state is `state` as given.
+    pub fn from_state(state: u64) -> Self {
+        SplitMix64(state)
+    }
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -23,6 +30,17 @@ impl SplitMix64 {
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in [0, 1), with f32's 24 bits.
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Shuffles in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
     }
 }
 

@@ -131,7 +131,7 @@ pub fn init_adapter(
     residual: f32,
     seed: u64,
 ) -> Result<InterViewAdapter> {
-    let mut rng = SeededRng::new(seed);
+    let mut rng = SeededRng::from_state(seed);
     let dev = Device::Cpu;
     Ok(InterViewAdapter {
         views,
@@ -264,7 +264,7 @@ pub fn train_adapter(
     let text = l2_normalize(&text.to_dtype(DType::F32)?)?;
     let global = global.to_dtype(DType::F32)?;
     let mut opt = SGD::new(vars.to_vec(), config.lr)?;
-    let mut rng = SeededRng::new(config.seed.wrapping_add(0x0DD5));
+    let mut rng = SeededRng::from_state(config.seed.wrapping_add(0x0DD5));
     const MOMENTUM: f64 = 0.1; // torch BatchNorm1d's running-statistics momentum
     for epoch in 0..config.epochs {
         opt.set_learning_rate(config.lr_at(epoch));

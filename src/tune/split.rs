@@ -112,35 +112,8 @@ impl SplitSource for ClassFolders {
     }
 }
 
-/// A small seeded generator (SplitMix64): the same draw on every platform and version.
-#[derive(Debug, Clone)]
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
-        SeededRng(seed)
-    }
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// A uniform value in `[0, 1)`.
-    pub fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    /// Shuffles in place (Fisher–Yates).
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
+/// The seeded generator of the draws: SplitMix64 started from the seed as given.
+pub type SeededRng = crate::load::SplitMix64;
 
 /// Positions of `labels` grouped by class, each group shuffled with a seed derived from `seed`
 /// and the class, so that one class's draw does not depend on another's size.
@@ -151,7 +124,7 @@ fn shuffled_by_class(labels: &[usize], seed: u64) -> Vec<Vec<usize>> {
         groups[l].push(i);
     }
     for (class, g) in groups.iter_mut().enumerate() {
-        SeededRng::new(seed ^ (class as u64).wrapping_mul(0xA24B_AED4_963E_E407)).shuffle(g);
+        SeededRng::from_state(seed ^ (class as u64).wrapping_mul(0xA24B_AED4_963E_E407)).shuffle(g);
     }
     groups
 }
