@@ -7,7 +7,7 @@ use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 
 fn tiny_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/clip/tiny")
+    crate::common::tiny_model()
 }
 
 /// A copy of the tiny model in a temporary folder.

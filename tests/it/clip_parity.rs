@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 fn data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/clip")
+    crate::common::test_data("clip")
 }
 
 fn tiny() -> ClipEncoder {

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use std::path::PathBuf;
 
 fn data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/clip")
+    crate::common::test_data("clip")
 }
 
 #[test]

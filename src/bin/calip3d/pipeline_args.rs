@@ -39,7 +39,7 @@ pub struct ProjectionArgs {
     #[arg(long)]
     pub format: Option<calip3d::Format>,
     /// Where to project: auto (GPU if there is one), cpu or gpu.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
     /// Keep only these views of the projection's preset (1-based, comma separated), e.g. 1,2,5.
     #[arg(long, value_delimiter = ',', conflicts_with = "custom_views")]

@@ -72,3 +72,10 @@ pub fn assert_exit(run: &Output, code: i32) {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// A path below the committed test data, `tests/data/<rel>`.
+pub fn test_data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
