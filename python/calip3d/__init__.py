@@ -24,6 +24,7 @@ from ._native import (
     Classifier,
     LoadError,
     __version__,
+    check_settings,
     expand_inputs,
     resolve_classes,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "Classifier",
     "LoadError",
     "__version__",
+    "check_settings",
     "expand_inputs",
     "resolve_classes",
 ]

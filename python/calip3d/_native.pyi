@@ -210,3 +210,16 @@ def resolve_classes(
     Raises:
         ClassesError: an invalid class list.
     """
+
+def check_settings(
+    precision: Optional[str] = None,
+    profile: Optional[StrPath] = None,
+    adapter: Optional[StrPath] = None,
+) -> None:
+    """Checks ``precision``, ``profile`` and ``adapter`` as :class:`Classifier` would, without a
+    model, so that a bad setting fails before any work starts.
+
+    Raises:
+        ValueError: an unknown precision.
+        Calip3dError: a profile or adapter file that is missing or invalid (the message names it).
+    """

@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
         raise UsageError("--files-per-batch must be at least 1")
     # Checked here, without a model, so that a bad list is one clear message, not an actor failure.
     calip3d.resolve_classes(args.classes, args.projection, args.template)
+    calip3d.check_settings(precision=args.precision, profile=args.profile, adapter=args.adapter)
     files = calip3d.expand_inputs(args.inputs)
 
     try:

@@ -278,7 +278,10 @@ impl Classifier {
         top_k: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let record = p.record(file.unwrap_or(""), top_k.unwrap_or(self.top_k));
-        let mut json = serde_json::to_value(&record).expect("records are JSON");
+        // Through the text, as the CLI prints it: `to_value` would widen each f32 to its exact f64
+        // (31.869777679…) where the CLI's JSON has the shortest f32 form (31.869778).
+        let text = serde_json::to_string(&record).expect("records are JSON");
+        let mut json: Value = serde_json::from_str(&text).expect("records are JSON");
         if file.is_none() {
             json["file"] = Value::Null;
         }
@@ -628,6 +631,30 @@ fn resolve_classes(
     Ok(specs.into_iter().map(|s| (s.name, s.prompts)).collect())
 }
 
+/// Checks ``precision``, ``profile`` and ``adapter`` as ``Classifier`` would, without loading a
+/// model: a bad setting is one clear error before any work starts (``calip3d.ray`` calls it on
+/// the driver, before Ray starts).
+#[pyfunction]
+#[pyo3(signature = (precision = None, profile = None, adapter = None))]
+fn check_settings(
+    precision: Option<&str>,
+    profile: Option<&Bound<'_, PyAny>>,
+    adapter: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    if let Some(precision) = precision {
+        precision
+            .parse::<calip3d::encode::Precision>()
+            .map_err(|e| PyValueError::new_err(format!("precision: {e}")))?;
+    }
+    if let Some(profile) = profile {
+        calip3d::classify::Profile::load(&path_arg(profile)?).map_err(|e| py_err(e.into()))?;
+    }
+    if let Some(adapter) = adapter {
+        calip3d::attend::FewShotAdapter::load(&path_arg(adapter)?).map_err(|e| py_err(e.into()))?;
+    }
+    Ok(())
+}
+
 /// The native module; `calip3d/__init__.py` re-exports it.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -635,6 +662,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Classifier>()?;
     m.add_function(wrap_pyfunction!(expand_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_classes, m)?)?;
+    m.add_function(wrap_pyfunction!(check_settings, m)?)?;
     m.add("Calip3dError", py.get_type::<Calip3dError>())?;
     m.add("LoadError", py.get_type::<LoadError>())?;
     m.add("ClassesError", py.get_type::<ClassesError>())?;

@@ -82,7 +82,9 @@ def test_setup_errors_are_one_line_before_ray_starts(tmp_path, shared):
     cases = [
         (["--classes", "chair,,lamp"], "error: --classes:2: empty class name"),
         (["--classes", CLASSES, "--scene"], "--scene: scene segmentation is not available yet"),
-        (["--classes", CLASSES, "--profile", "p.json"], "--profile: not available yet"),
+        (["--classes", CLASSES, "--profile", "p.json"], "p.json"),
+        (["--classes", CLASSES, "--adapter", "a.safetensors"], "a.safetensors"),
+        (["--classes", CLASSES, "--precision", "int4"], "precision: "),
         (["--classes", CLASSES, "--out", "r.csv"], "r.csv: results file must end in .parquet"),
         (["--classes", CLASSES, "--workers", "0"], "--workers must be at least 1"),
     ]
@@ -92,6 +94,8 @@ def test_setup_errors_are_one_line_before_ray_starts(tmp_path, shared):
         assert p.returncode == 1, (extra, p.stderr)
         assert message in p.stderr, (extra, p.stderr)
         assert "Traceback" not in p.stderr
+        # Found on the driver: Ray never started.
+        assert "Started a local Ray instance" not in p.stderr, (extra, p.stderr)
     p = ray_cli(tmp_path / "nothing_here", "--classes", CLASSES, "--out", "r.parquet", cwd=tmp_path)
     assert p.returncode == 1 and "nothing_here: no such file or folder" in p.stderr, p.stderr
     assert not (tmp_path / "r.parquet").exists()

@@ -1,11 +1,13 @@
-//! Batch processing: the pipelined runner, and the results file with its crash journal and
-//! resume.
+//! Batch processing: the pipelined runner, scenes over many files, and the results file with
+//! its crash journal and resume.
 
 mod results;
 mod runner;
+mod scene;
 
 pub use results::{
-    journal_path, FailedRecord, Record, ResultsError, ResultsFile, ResultsFormat, ResultsSummary,
-    Resume, READER_CRASHED,
+    journal_path, FailedRecord, FileRecord, KeptRecord, Record, ResultsError, ResultsFile,
+    ResultsFormat, ResultsSummary, Resume, READER_CRASHED,
 };
 pub use runner::{record, run_batch, run_batch_observed, BatchOptions, BatchSummary, ReadObserver};
+pub use scene::{run_scene_batch, run_scene_batch_observed, SceneFileOutcome, SceneFileRecord};

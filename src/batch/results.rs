@@ -8,6 +8,10 @@
 //! reading started and never ended. When that file is certain (it was the only one being read),
 //! it gets a failed record ("the reader crashed on this file") and is not tried again; when several
 //! files were being read at once, they are read again one at a time first, which singles it out.
+//!
+//! [`ResultsFile`] is generic over what a file's record is ([`FileRecord`]): a [`Record`] for
+//! `calip3d batch`, a [`SceneFileRecord`](super::SceneFileRecord) (its objects and a summary) for
+//! `calip3d batch --scene`.
 
 use crate::classify::PredictionRecord;
 use serde::{Deserialize, Serialize};
@@ -15,8 +19,42 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// What a batch records about one input file, in its results file and its journal.
+pub trait FileRecord: Sized {
+    /// The input file the record is about.
+    fn file(&self) -> &str;
+    /// Whether the file succeeded.
+    fn is_ok(&self) -> bool;
+    /// Whether resuming skips the file: it succeeded, or a reader crashed on it.
+    fn is_final(&self) -> bool;
+    /// The record of a file that a previous run died in while reading it ([`READER_CRASHED`]).
+    fn reader_crashed(file: &str, format: ResultsFormat) -> Self;
+    /// The record as one journal line (a JSON object, no newline).
+    fn to_journal_line(&self) -> String;
+    /// Parses a journal line; None for any other line (an event, a line cut short by a kill).
+    fn from_journal_line(line: &str) -> Option<Self>;
+    /// What a results file in `format` starts with (a CSV header row with its newline, or "").
+    fn header(format: ResultsFormat) -> &'static str;
+    /// The record's lines in a results file in `format`, without newlines.
+    fn results_lines(&self, format: ResultsFormat) -> Vec<String>;
+    /// The final records of an existing results file (what a resume keeps), in file order.
+    fn final_records(lines: Vec<String>, format: ResultsFormat) -> Vec<KeptRecord>;
+}
+
+/// A final record read back from an existing results file: its lines, as they were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRecord {
+    /// The input file.
+    pub file: String,
+    /// Its lines in the results file.
+    pub lines: Vec<String>,
+    /// Whether it succeeded (a "reader crashed" record is final but not ok).
+    pub ok: bool,
+}
 
 /// How records are written, chosen by the results file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,14 +156,6 @@ impl Record {
         matches!(self, Record::Ok(_))
     }
 
-    /// Whether resuming skips the file: it was classified, or a reader crashed on it.
-    fn is_final(&self) -> bool {
-        match self {
-            Record::Ok(_) => true,
-            Record::Failed(f) => f.reader_crashed,
-        }
-    }
-
     /// The record as one JSON object (no newline).
     pub fn to_json_line(&self) -> String {
         let line = match self {
@@ -170,12 +200,67 @@ impl Record {
             Record::Failed(f) => csv_row(&[&f.file, "false", "", "", "", &f.error]),
         }
     }
+}
 
-    fn to_line(&self, format: ResultsFormat) -> String {
+impl FileRecord for Record {
+    fn file(&self) -> &str {
+        Record::file(self)
+    }
+
+    fn is_ok(&self) -> bool {
+        Record::is_ok(self)
+    }
+
+    fn is_final(&self) -> bool {
+        match self {
+            Record::Ok(_) => true,
+            Record::Failed(f) => f.reader_crashed,
+        }
+    }
+
+    fn reader_crashed(file: &str, _: ResultsFormat) -> Self {
+        Record::Failed(FailedRecord {
+            error: format!("{file}: {READER_CRASHED}"),
+            file: file.to_string(),
+            reader_crashed: true,
+        })
+    }
+
+    fn to_journal_line(&self) -> String {
+        self.to_json_line()
+    }
+
+    fn from_journal_line(line: &str) -> Option<Self> {
+        Record::from_json_line(line)
+    }
+
+    fn header(format: ResultsFormat) -> &'static str {
         match format {
+            ResultsFormat::Csv => "file,ok,top_class,probability,top_k,error\n",
+            ResultsFormat::Jsonl => "",
+        }
+    }
+
+    fn results_lines(&self, format: ResultsFormat) -> Vec<String> {
+        vec![match format {
             ResultsFormat::Jsonl => self.to_json_line(),
             ResultsFormat::Csv => self.to_csv_row(),
-        }
+        }]
+    }
+
+    fn final_records(lines: Vec<String>, format: ResultsFormat) -> Vec<KeptRecord> {
+        lines
+            .into_iter()
+            .filter_map(|line| {
+                let file = final_file(&line, format)?;
+                let ok = is_ok_line(&line, format);
+                Some(KeptRecord {
+                    file,
+                    lines: vec![line],
+                    ok,
+                })
+            })
+            .collect()
     }
 }
 
@@ -255,15 +340,16 @@ pub struct ResultsSummary {
 /// ([`ResultsFile::write`], and the [`ReadObserver`](super::ReadObserver) calls that
 /// [`run_batch`](super::run_batch) makes from its workers); [`ResultsFile::finish`] then replaces
 /// the results file atomically.
-pub struct ResultsFile {
+pub struct ResultsFile<R: FileRecord = Record> {
     path: PathBuf,
     format: ResultsFormat,
-    /// Lines of final records that the results file held before this run, in its format.
-    kept: Vec<String>,
+    /// Final records that the results file held before this run.
+    kept: Vec<KeptRecord>,
     journal: Journal,
+    records: PhantomData<fn() -> R>,
 }
 
-impl ResultsFile {
+impl<R: FileRecord> ResultsFile<R> {
     /// Opens the results file of a run.
     ///
     /// Without `resume`, any old results and journal are replaced by an empty results file.
@@ -283,20 +369,22 @@ impl ResultsFile {
         if resume {
             if path.exists() {
                 let reader = BufReader::new(File::open(path).map_err(io(path))?);
-                for line in reader.lines() {
-                    let line = line.map_err(io(path))?;
-                    if let Some(file) = final_file(&line, format) {
-                        if plan.done.insert(file) {
-                            kept.push(line);
-                        }
+                let lines = reader
+                    .lines()
+                    .collect::<std::io::Result<Vec<_>>>()
+                    .map_err(io(path))?;
+                for record in R::final_records(lines, format) {
+                    if plan.done.insert(record.file.clone()) {
+                        kept.push(record);
                     }
                 }
             }
             if journal_path.exists() {
-                carried = replay_journal(&journal_path, &mut plan).map_err(io(&journal_path))?;
+                carried = replay_journal::<R>(&journal_path, format, &mut plan)
+                    .map_err(io(&journal_path))?;
             }
         } else {
-            crate::atomic::write(path, csv_header(format).as_bytes()).map_err(io(path))?;
+            crate::atomic::write(path, R::header(format).as_bytes()).map_err(io(path))?;
         }
         // The journal starts again with the final records it carries over.
         let out = OpenOptions::new()
@@ -318,14 +406,15 @@ impl ResultsFile {
                 format,
                 kept,
                 journal,
+                records: PhantomData,
             },
             plan,
         ))
     }
 
     /// Journals one file's record, flushed to the OS so that a killed process keeps it.
-    pub fn write(&self, record: &Record) -> Result<(), ResultsError> {
-        self.journal.append(&record.to_json_line())
+    pub fn write(&self, record: &R) -> Result<(), ResultsError> {
+        self.journal.append(&record.to_journal_line())
     }
 
     /// Journals that `file` is about to be read on its own (see [`Resume::isolate`]).
@@ -343,12 +432,12 @@ impl ResultsFile {
             let p = p.to_path_buf();
             move |source| ResultsError::Io { path: p, source }
         };
-        let mut records: Vec<Record> = Vec::new();
+        let mut records: Vec<R> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let reader = BufReader::new(File::open(&journal_path).map_err(io(&journal_path))?);
         for line in reader.lines() {
             let line = line.map_err(io(&journal_path))?;
-            if let Some(record) = Record::from_json_line(&line) {
+            if let Some(record) = R::from_journal_line(&line) {
                 match index.get(record.file()) {
                     Some(&i) => records[i] = record,
                     None => {
@@ -360,22 +449,18 @@ impl ResultsFile {
         }
         let format = self.format;
         crate::atomic::write_with(&self.path, |w| {
-            w.write_all(csv_header(format).as_bytes())?;
-            for line in &self.kept {
+            w.write_all(R::header(format).as_bytes())?;
+            for line in self.kept.iter().flat_map(|k| &k.lines) {
                 writeln!(w, "{line}")?;
             }
-            for record in &records {
-                writeln!(w, "{}", record.to_line(format))?;
+            for line in records.iter().flat_map(|r| r.results_lines(format)) {
+                writeln!(w, "{line}")?;
             }
             Ok(())
         })
         .map_err(io(&self.path))?;
         std::fs::remove_file(&journal_path).map_err(io(&journal_path))?;
-        let kept_failed = self
-            .kept
-            .iter()
-            .filter(|l| final_file(l, format).is_some() && !is_ok_line(l, format))
-            .count();
+        let kept_failed = self.kept.iter().filter(|k| !k.ok).count();
         Ok(ResultsSummary {
             records: self.kept.len() + records.len(),
             failed: kept_failed + records.iter().filter(|r| !r.is_ok()).count(),
@@ -388,7 +473,7 @@ impl ResultsFile {
     }
 }
 
-impl super::ReadObserver for ResultsFile {
+impl<R: FileRecord> super::ReadObserver for ResultsFile<R> {
     fn reading(&self, file: &Path) -> crate::Result<()> {
         Ok(self.journal.event(Event::Reading, file)?)
     }
@@ -397,16 +482,29 @@ impl super::ReadObserver for ResultsFile {
     }
 }
 
-fn csv_header(format: ResultsFormat) -> &'static str {
-    match format {
-        ResultsFormat::Csv => "file,ok,top_class,probability,top_k,error\n",
-        ResultsFormat::Jsonl => "",
+impl Resume {
+    /// Splits a run's `files` into those to read alone first ([`Resume::isolate`], in the
+    /// journal's order) and the rest still to do (neither done nor isolated), in input order.
+    pub fn plan(&self, files: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let isolate = self.isolate.iter().map(PathBuf::from).collect();
+        let todo = files
+            .into_iter()
+            .filter(|f| {
+                let name = f.display().to_string();
+                !self.done.contains(&name) && !self.isolate.contains(&name)
+            })
+            .collect();
+        (isolate, todo)
     }
 }
 
 /// Reads a journal left by a killed run: fills `plan` and returns the lines of the final records
 /// to carry over (a "reader crashed" record among them for a file the crash surely happened in).
-fn replay_journal(path: &Path, plan: &mut Resume) -> std::io::Result<Vec<String>> {
+fn replay_journal<R: FileRecord>(
+    path: &Path,
+    format: ResultsFormat,
+    plan: &mut Resume,
+) -> std::io::Result<Vec<String>> {
     #[derive(Default)]
     struct FileState {
         last: Option<Event>,
@@ -417,7 +515,7 @@ fn replay_journal(path: &Path, plan: &mut Resume) -> std::io::Result<Vec<String>
     let mut finals: Vec<(String, String)> = Vec::new();
     for line in BufReader::new(File::open(path)?).lines() {
         let line = line?;
-        if let Some(record) = Record::from_json_line(&line) {
+        if let Some(record) = R::from_journal_line(&line) {
             let file = record.file().to_string();
             states.remove(&file);
             if record.is_final() {
@@ -453,12 +551,7 @@ fn replay_journal(path: &Path, plan: &mut Resume) -> std::io::Result<Vec<String>
     let certain = suspects.len() == 1;
     for file in suspects {
         if certain || states[&file].isolated {
-            let record = Record::Failed(FailedRecord {
-                error: format!("{file}: {READER_CRASHED}"),
-                file: file.clone(),
-                reader_crashed: true,
-            });
-            carried.push(record.to_json_line());
+            carried.push(R::reader_crashed(&file, format).to_journal_line());
             plan.done.insert(file.clone());
             plan.crashed.push(file);
         } else {
@@ -474,7 +567,7 @@ fn final_file(line: &str, format: ResultsFormat) -> Option<String> {
     match format {
         ResultsFormat::Jsonl => {
             let record = Record::from_json_line(line)?;
-            record.is_final().then(|| record.file().to_string())
+            FileRecord::is_final(&record).then(|| record.file().to_string())
         }
         ResultsFormat::Csv => {
             let fields = parse_csv_row(line)?;
@@ -511,7 +604,7 @@ fn csv_row(fields: &[&str]) -> String {
 }
 
 /// Parses one CSV row (RFC 4180 quoting, no embedded newlines); None if a quote is unterminated.
-fn parse_csv_row(line: &str) -> Option<Vec<String>> {
+pub(super) fn parse_csv_row(line: &str) -> Option<Vec<String>> {
     let mut fields = Vec::new();
     let mut cur = String::new();
     let mut chars = line.chars().peekable();
@@ -577,7 +670,7 @@ mod tests {
         for ext in ["jsonl", "csv"] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join(format!("out.{ext}"));
-            let (f, plan) = ResultsFile::open(&path, true).unwrap();
+            let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
             assert!(plan.done.is_empty());
             f.write(&ok_record("a.ply")).unwrap();
             f.write(&Record::failed("b.las", "b.las: not a LAS file, \"bad\""))
@@ -592,11 +685,11 @@ mod tests {
             });
             std::fs::write(&path, text).unwrap();
 
-            let (f, plan) = ResultsFile::open(&path, true).unwrap();
+            let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
             assert_eq!(plan.done, HashSet::from(["a.ply".to_string()]), "{ext}");
             f.write(&ok_record("b.las")).unwrap();
             f.finish().unwrap();
-            let (f, plan) = ResultsFile::open(&path, true).unwrap();
+            let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
             assert_eq!(plan.done.len(), 2, "{ext}");
             f.finish().unwrap();
             let text = std::fs::read_to_string(&path).unwrap();
@@ -610,7 +703,7 @@ mod tests {
     fn a_killed_run_keeps_its_records_in_the_journal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
-        let (f, _) = ResultsFile::open(&path, false).unwrap();
+        let (f, _) = ResultsFile::<Record>::open(&path, false).unwrap();
         f.reading(Path::new("a.ply")).unwrap();
         f.read(Path::new("a.ply")).unwrap();
         f.write(&ok_record("a.ply")).unwrap();
@@ -619,7 +712,7 @@ mod tests {
         // Killed here: b.ply was read but never scored; the results file is still empty.
         drop(f);
         assert_eq!(lines(&path), Vec::<String>::new());
-        let (f, plan) = ResultsFile::open(&path, true).unwrap();
+        let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
         assert_eq!(plan.done, HashSet::from(["a.ply".to_string()]));
         assert!(plan.isolate.is_empty() && plan.crashed.is_empty());
         f.finish().unwrap();
@@ -630,10 +723,10 @@ mod tests {
     fn the_one_file_a_run_died_reading_is_recorded_as_crashed_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
-        let (f, _) = ResultsFile::open(&path, false).unwrap();
+        let (f, _) = ResultsFile::<Record>::open(&path, false).unwrap();
         f.reading(Path::new("poison.laz")).unwrap();
         drop(f); // the process aborted inside the reader
-        let (f, plan) = ResultsFile::open(&path, true).unwrap();
+        let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
         assert_eq!(plan.crashed, ["poison.laz"]);
         assert!(plan.done.contains("poison.laz"));
         let summary = f.finish().unwrap();
@@ -649,7 +742,7 @@ mod tests {
         assert!(rows[1].starts_with("poison.laz,false,,,,"), "{rows:?}");
         assert!(rows[1].contains(READER_CRASHED));
         // Resuming again keeps it final: it is never retried.
-        let (f, plan) = ResultsFile::open(&path, true).unwrap();
+        let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
         assert!(plan.done.contains("poison.laz") && plan.crashed.is_empty());
         assert_eq!(f.finish().unwrap().failed, 1, "the kept crash still counts");
         assert_eq!(lines(&path).len(), 2);
@@ -659,11 +752,11 @@ mod tests {
     fn files_read_together_when_a_run_died_are_isolated_then_singled_out() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
-        let (f, _) = ResultsFile::open(&path, false).unwrap();
+        let (f, _) = ResultsFile::<Record>::open(&path, false).unwrap();
         f.reading(Path::new("x.ply")).unwrap();
         f.reading(Path::new("poison.las")).unwrap();
         drop(f);
-        let (f, plan) = ResultsFile::open(&path, true).unwrap();
+        let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
         assert_eq!(plan.isolate, ["x.ply", "poison.las"]);
         assert!(plan.crashed.is_empty());
         // The resume reads them alone: x.ply is fine, poison.las kills the run again.
@@ -674,7 +767,7 @@ mod tests {
         f.isolated(Path::new("poison.las")).unwrap();
         f.reading(Path::new("poison.las")).unwrap();
         drop(f);
-        let (f, plan) = ResultsFile::open(&path, true).unwrap();
+        let (f, plan) = ResultsFile::<Record>::open(&path, true).unwrap();
         assert_eq!(plan.crashed, ["poison.las"]);
         f.finish().unwrap();
         let records: Vec<Record> = lines(&path)
@@ -711,7 +804,7 @@ mod tests {
 
     #[test]
     fn unknown_extension_is_an_error() {
-        let err = ResultsFile::open(Path::new("/tmp/out.txt"), false)
+        let err = ResultsFile::<Record>::open(Path::new("/tmp/out.txt"), false)
             .err()
             .unwrap();
         assert_eq!(

@@ -38,13 +38,12 @@ pub mod cluster;
 pub mod ground;
 mod object;
 pub mod plot;
-mod runner;
 pub mod write;
 
 pub use cluster::{ClusterMethod, ClusterParams};
 pub use ground::{GroundMethod, PlaneParams, Role, SmrfParams};
-pub use object::{ObjectsFormat, ObjectsWriter};
-pub use runner::{run_scene_batch, SceneFileOutcome};
+pub use object::{file_lines, object_line, ObjectsFormat, ObjectsWriter};
+pub(crate) use object::{CSV_HEADER, CSV_HEADER_LINE};
 
 use crate::classify::{ClassSet, Classifier, Prediction};
 use crate::cloud::{Bounds, PointCloud, UpAxis};

@@ -3,9 +3,8 @@
 
 use super::{Scene, SceneObject};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// How object records are written, from the file's extension.
@@ -36,8 +35,10 @@ impl ObjectsFormat {
     }
 }
 
+/// The CSV form's header row, with its newline.
+pub(crate) const CSV_HEADER_LINE: &str = "record,file,cluster_id,points,centroid_x,centroid_y,centroid_z,min_x,min_y,min_z,max_x,max_y,max_z,class,probability,top,classes,logits,objects,error\n";
 /// Columns of the CSV form.
-const CSV_HEADER: &str = "record,file,cluster_id,points,centroid_x,centroid_y,centroid_z,min_x,min_y,min_z,max_x,max_y,max_z,class,probability,top,classes,logits,objects,error";
+pub(crate) const CSV_HEADER: &str = CSV_HEADER_LINE.trim_ascii_end();
 
 /// The JSON record of one object: `file`, `cluster_id`, `points`, `centroid`, `bbox {min,max}`
 /// (file coordinates), `class`, `probability`, `top` (k entries), `classes`, `logits`.
@@ -135,8 +136,46 @@ fn summary_csv(file: &str, outcome: Result<(&Scene, usize), &str>) -> String {
     }
 }
 
-/// Writes object records, either to a new file atomically (a temporary file in the same
-/// folder, renamed by [`ObjectsWriter::finish`]) or appended to a batch's file.
+/// One object's record in `format` (no newline).
+pub fn object_line(
+    format: ObjectsFormat,
+    file: &str,
+    object: &SceneObject,
+    top_k: usize,
+) -> String {
+    match format {
+        ObjectsFormat::Jsonl => object_json(file, object, top_k).to_string(),
+        ObjectsFormat::Csv => object_csv(file, object, top_k),
+    }
+}
+
+/// A batch file's records in `format`: one per object, then its summary (`outcome` is the scene
+/// with the file's point count, or why the file failed).
+pub fn file_lines(
+    format: ObjectsFormat,
+    file: &str,
+    outcome: Result<(&Scene, usize), &str>,
+    top_k: usize,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Ok((scene, _)) = outcome {
+        lines.extend(
+            scene
+                .objects
+                .iter()
+                .map(|o| object_line(format, file, o, top_k)),
+        );
+    }
+    lines.push(match format {
+        ObjectsFormat::Jsonl => summary_json(file, outcome).to_string(),
+        ObjectsFormat::Csv => summary_csv(file, outcome),
+    });
+    lines
+}
+
+/// Writes the object records of one scene to a new file atomically (a temporary file in the same
+/// folder, renamed by [`ObjectsWriter::finish`]). Batches write theirs through
+/// [`batch::ResultsFile`](crate::batch::ResultsFile) and its journal.
 pub struct ObjectsWriter {
     format: ObjectsFormat,
     path: PathBuf,
@@ -167,59 +206,6 @@ impl ObjectsWriter {
         })
     }
 
-    /// Opens a batch's objects file for appending; with `resume`, also answers the files that
-    /// already have a successful summary record (to skip), otherwise the file is started afresh.
-    pub fn append(path: &Path, resume: bool) -> std::io::Result<(Self, HashSet<String>)> {
-        let format = ObjectsFormat::from_path(path)?;
-        let mut done = HashSet::new();
-        let exists = path.exists();
-        if resume && exists {
-            for line in BufReader::new(File::open(path)?).lines() {
-                let line = line?;
-                match format {
-                    ObjectsFormat::Jsonl => {
-                        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                            if v["record"] == "summary" && v["ok"] == true {
-                                if let Some(f) = v["file"].as_str() {
-                                    done.insert(f.to_string());
-                                }
-                            }
-                        }
-                    }
-                    ObjectsFormat::Csv => {
-                        // Summary rows of successful files have no error (the last column).
-                        if let Some(rest) = line.strip_prefix("summary,") {
-                            if line.ends_with(',') {
-                                if let Some(file) = first_csv_field(rest) {
-                                    done.insert(file);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let file = if resume && exists {
-            std::fs::OpenOptions::new().append(true).open(path)?
-        } else {
-            File::create(path)?
-        };
-        let mut out = BufWriter::new(file);
-        if format == ObjectsFormat::Csv && !(resume && exists) {
-            writeln!(out, "{CSV_HEADER}")?;
-            out.flush()?;
-        }
-        Ok((
-            ObjectsWriter {
-                format,
-                path: path.to_path_buf(),
-                temporary: None,
-                out,
-            },
-            done,
-        ))
-    }
-
     /// The file the records end up in.
     pub fn path(&self) -> &Path {
         &self.path
@@ -233,25 +219,9 @@ impl ObjectsWriter {
         top_k: usize,
     ) -> std::io::Result<()> {
         for o in &scene.objects {
-            match self.format {
-                ObjectsFormat::Jsonl => writeln!(self.out, "{}", object_json(file, o, top_k))?,
-                ObjectsFormat::Csv => writeln!(self.out, "{}", object_csv(file, o, top_k))?,
-            }
+            writeln!(self.out, "{}", object_line(self.format, file, o, top_k))?;
         }
         Ok(())
-    }
-
-    /// Writes a file's summary record and flushes, so a killed batch keeps it.
-    pub fn write_summary(
-        &mut self,
-        file: &str,
-        outcome: Result<(&Scene, usize), &str>,
-    ) -> std::io::Result<()> {
-        match self.format {
-            ObjectsFormat::Jsonl => writeln!(self.out, "{}", summary_json(file, outcome))?,
-            ObjectsFormat::Csv => writeln!(self.out, "{}", summary_csv(file, outcome))?,
-        }
-        self.out.flush()
     }
 
     /// Flushes, and for a new file renames the temporary file into place.
@@ -274,29 +244,6 @@ impl Drop for ObjectsWriter {
     }
 }
 
-/// The first field of a CSV line (quoted or not).
-fn first_csv_field(line: &str) -> Option<String> {
-    if let Some(rest) = line.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = rest.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    out.push('"');
-                    chars.next();
-                } else {
-                    return Some(out);
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        None
-    } else {
-        line.split(',').next().map(str::to_string)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,10 +253,5 @@ mod tests {
         let n = CSV_HEADER.split(',').count();
         let row = summary_csv("a,b.las", Err("broken"));
         assert_eq!(row.matches(',').count() - 1, n - 1, "{row}"); // one comma inside quotes
-        assert_eq!(
-            first_csv_field("\"a,\"\"b\"\".las\",x").unwrap(),
-            "a,\"b\".las"
-        );
-        assert_eq!(first_csv_field("plain.las,,3").unwrap(), "plain.las");
     }
 }

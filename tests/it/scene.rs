@@ -881,14 +881,129 @@ fn batch_scene_writes_objects_and_a_summary_per_file_and_resumes() {
     assert!(n_objects > 0);
     let failed = summaries.iter().find(|r| r["ok"] == false).unwrap();
     assert!(failed["error"].as_str().unwrap().contains("broken.las"));
-    // Resume: the good file is skipped, the broken one retried.
+    assert!(!calip3d::batch::journal_path(&out_path).exists());
+    // Resume: the good file is skipped (its records kept as they were), the broken one retried
+    // and its failed summary replaced, not duplicated.
     let a = args(true);
     let out = calip3d(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.status.code(), Some(2));
     let again = json_lines(&std::fs::read_to_string(&out_path).unwrap());
+    assert_eq!(again.len(), records.len(), "no duplicates");
+    let objects = |r: &[Value]| -> Vec<Value> {
+        r.iter()
+            .filter(|r| r["record"] == "object")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(objects(&again), objects(&records));
     assert_eq!(
-        again.len(),
-        records.len() + 1,
-        "one more failed summary, nothing else"
+        again
+            .iter()
+            .filter(|r| r["record"] == "summary" && r["ok"] == false)
+            .count(),
+        1
     );
+}
+
+/// `batch --scene` killed while its reader is inside a file (a FIFO nobody writes to) resumes:
+/// the file gets a failed summary saying the reader crashed, every other file has its objects and
+/// summary exactly once, and a second resume changes nothing.
+#[test]
+fn batch_scene_killed_inside_a_reader_resumes_without_that_file() {
+    use std::process::{Command, Stdio};
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("a_stuck.las"); // sorted first: read first, and blocks
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let good = dir.path().join("b_good.las");
+    std::os::unix::fs::symlink(shared.join("lidar/pdal/4_6_crop.las"), &good).unwrap();
+    let out_path = dir.path().join("scenes.csv");
+    let journal = calip3d::batch::journal_path(&out_path);
+    let model = tiny_model();
+    let args = |resume: bool| {
+        let mut a: Vec<String> = [
+            "batch",
+            "--scene",
+            "--classes",
+            "car,tree",
+            "--device",
+            "cpu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend([
+            fifo.display().to_string(),
+            good.display().to_string(),
+            "--model".into(),
+            model.display().to_string(),
+            "--out".into(),
+            out_path.display().to_string(),
+            "-q".into(),
+        ]);
+        if resume {
+            a.push("--resume".into());
+        }
+        a
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+        .args(args(false))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("\"event\":\"reading\"")
+    {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the run never started reading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "the reader is blocked");
+    child.kill().unwrap(); // SIGKILL: no destructor, no flush, as a crash
+    child.wait().unwrap();
+    // The results file was only ever replaced whole: still just its header.
+    let header = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(header.lines().count(), 1, "{header}");
+
+    let run = |resume| {
+        let a = args(resume);
+        calip3d(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let resumed = run(true);
+    assert_eq!(
+        resumed.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], header.trim_end());
+    let stuck: Vec<&&str> = rows.iter().filter(|r| r.contains("a_stuck.las")).collect();
+    assert_eq!(stuck.len(), 1, "{text}");
+    assert!(
+        stuck[0].starts_with("summary,") && stuck[0].contains("the reader crashed"),
+        "{text}"
+    );
+    let good_rows: Vec<&&str> = rows.iter().filter(|r| r.contains("b_good.las")).collect();
+    let good_summaries = good_rows
+        .iter()
+        .filter(|r| r.starts_with("summary,"))
+        .count();
+    assert_eq!(good_summaries, 1, "{text}");
+    assert!(good_rows.len() > 1, "objects of the good tile: {text}");
+    assert!(!journal.exists());
+    // A second resume neither blocks in the FIFO again nor changes a byte.
+    let again = run(true);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), text);
 }

@@ -54,14 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     for file in &plan.crashed {
         log::warn!("{file}: {READER_CRASHED}");
     }
-    let isolate: Vec<PathBuf> = plan.isolate.iter().map(PathBuf::from).collect();
-    let todo: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| {
-            let name = f.display().to_string();
-            !plan.done.contains(&name) && !plan.isolate.contains(&name)
-        })
-        .collect();
+    let (isolate, todo) = plan.plan(files);
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
     if args.resume && !args.quiet {

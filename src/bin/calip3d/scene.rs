@@ -2,6 +2,7 @@
 //! the objects, a labelled cloud and a bird's-eye plot. Also the scene options of `batch --scene`.
 
 use crate::pipeline_args::PipelineArgs;
+use calip3d::batch::{ResultsFile, SceneFileRecord, READER_CRASHED};
 use calip3d::load::{load, LoadOptions};
 use calip3d::scene::write::{write_labelled, AsprsCodes};
 use calip3d::scene::{
@@ -225,56 +226,66 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// `calip3d batch --scene`: one object record per object and one summary record per file into
-/// the results file; failed files get a failed summary and the run goes on (exit 2 at the end).
+/// the results file, journaled as `calip3d batch` journals its records (so `--resume` after a
+/// crash inside a reader records that file as failed and goes on); failed files get a failed
+/// summary and the run goes on (exit 2 at the end).
 pub fn run_batch(args: &crate::batch::Args, files: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    let (mut out, done) = ObjectsWriter::append(&args.out, args.resume)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
-    let todo: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| !done.contains(&f.display().to_string()))
-        .collect();
+    let (results, plan) = ResultsFile::<SceneFileRecord>::open(&args.out, args.resume)?;
+    for file in &plan.crashed {
+        log::warn!("{file}: {READER_CRASHED}");
+    }
+    // Scenes read one file at a time: files to isolate are simply read first.
+    let (isolate, todo) = plan.plan(files);
+    for file in &isolate {
+        results.isolated(file)?;
+    }
+    let todo: Vec<PathBuf> = isolate.into_iter().chain(todo).collect();
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
+    if args.resume && !args.quiet {
+        eprintln!(
+            "resuming: {} files already done, {} to go",
+            plan.done.len(),
+            todo.len()
+        );
+    }
     let bar = crate::progress::files_bar(todo.len(), args.quiet);
-    let out_path = args.out.clone();
-    let (ok, failed) = calip3d::scene::run_scene_batch(
+    let format = results.format();
+    let (ok, failed) = calip3d::batch::run_scene_batch_observed(
         &classifier,
         &classes,
         &todo,
         &args.pipeline.projection.load_options(),
         &args.scene_options.options(None),
+        &results,
         |file, outcome| {
             bar.inc(1);
             let name = file.display().to_string();
-            let io = |e: std::io::Error| calip3d::Error::Io {
-                path: out_path.clone(),
-                source: e,
-            };
-            match outcome {
+            let record = match outcome {
                 Ok(o) => {
-                    out.write_objects(&name, &o.scene, args.top_k).map_err(io)?;
-                    out.write_summary(&name, Ok((&o.scene, o.cloud.len())))
-                        .map_err(io)?;
+                    SceneFileRecord::new(&name, Ok((&o.scene, o.cloud.len())), format, args.top_k)
                 }
                 Err(e) => {
                     bar.suspend(|| log::warn!("{e}"));
-                    out.write_summary(&name, Err(&e.to_string())).map_err(io)?;
+                    SceneFileRecord::new(&name, Err(&e.to_string()), format, args.top_k)
                 }
-            }
-            Ok(())
+            };
+            Ok(results.write(&record)?)
         },
     )?;
-    out.finish()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
     bar.finish_and_clear();
+    let written = results.finish()?;
     if !args.quiet {
         eprintln!(
-            "{} files: {ok} scenes, {failed} failed; objects in {}",
+            "{} files: {ok} scenes, {failed} failed; objects in {} ({} files, {} failed)",
             todo.len(),
-            args.out.display()
+            args.out.display(),
+            written.records,
+            written.failed,
         );
     }
-    Ok(if failed == 0 {
+    // The exit status speaks for the whole results file, records kept by a resume included.
+    Ok(if written.failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
