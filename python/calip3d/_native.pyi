@@ -189,8 +189,33 @@ class Classifier:
         ``jobs`` threads read and project while views of several files are encoded together. A
         bad file does not raise: its record is ``{"file", "ok": False, "error"}``.
         """
-    def scene(self, *args: Any, **kwargs: Any) -> Any:
-        """Finds the objects of a scene and classifies each; not in this build (NotImplementedError)."""
+    def scene(
+        self,
+        source: Union[StrPath, Points],
+        classes: Classes,
+        *,
+        up_axis: Optional[Literal["y", "z"]] = None,
+        ground: Literal["auto", "classified", "smrf", "plane", "none"] = "auto",
+        cluster: Literal["euclidean", "dbscan"] = "euclidean",
+        radius: Optional[float] = None,
+        min_points: Optional[int] = None,
+        max_object_points: Optional[int] = None,
+        top_k: Optional[int] = None,
+    ) -> dict[str, Any]:
+        """Finds the objects of a scene (ground, then clusters) and classifies each, as
+        ``calip3d scene``. ``source`` is a file (read with every point) or an (N, 3) array.
+
+        Returns the fields of a ``calip3d batch --scene`` summary record (``file``, ``points``,
+        ``ground_points``, ``noise_points``, ``other_points``, ``ground``, ``cluster``,
+        ``timings_ms``), ``objects`` (a list of its object records) and per point, as numpy
+        arrays, ``roles`` (uint8: 0 other, 1 ground, 2 noise), ``cluster_ids`` (uint32, 0 = no
+        object), ``labels`` (uint16, 1 + class index, 0 = no object) and, for a file,
+        ``source_index`` (uint64, each point's index in the file).
+
+        Raises:
+            LoadError: the file cannot be read.
+            ValueError: an unknown ground or cluster method.
+        """
 
 def expand_inputs(inputs: Union[StrPath, Sequence[StrPath]]) -> list[str]:
     """The point-cloud files of batch inputs, as ``calip3d batch`` expands them: files as given,

@@ -11,6 +11,13 @@ One row per file, with the fields of ``calip3d batch``'s JSONL records: ``file``
 probability}``), ``projection``, ``model``, ``timings_ms`` (``{load, project, encode, attend}``);
 a file that failed has ``ok = false``, its ``error`` and nulls elsewhere.
 
+With ``--scene``, each file is a scene (``Classifier.scene``: ground, then clusters, each object
+classified): one row per object (``record = "object"``: ``cluster_id``, ``points``, ``centroid``,
+``bbox_min``, ``bbox_max`` in file coordinates, ``class``, ``probability``, ``top``, ``classes``,
+``logits``), then one summary row per file (``record = "summary"``: ``points``, ``ground_points``,
+``noise_points``, ``objects``, ``ground``; or ``ok = false`` and ``error``), as the records of
+``calip3d batch --scene``.
+
 Without ``--address`` (or ``RAY_ADDRESS``), a local Ray cluster is started for the run. On an
 existing cluster every node needs calip3d installed and must see the input paths (shared storage)
 and the model (a path on every node, or a Hub id with network access).
@@ -27,7 +34,15 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-__all__ = ["main", "parse_args", "results_schema", "records_to_table", "run"]
+__all__ = [
+    "main",
+    "parse_args",
+    "results_schema",
+    "records_to_table",
+    "run",
+    "scene_rows",
+    "scene_schema",
+]
 
 
 def results_schema():
@@ -57,11 +72,60 @@ def results_schema():
     )
 
 
-def records_to_table(records: Sequence[dict]):
-    """An Arrow table of batch records (``Classifier.classify_files``), in the results schema."""
+def scene_schema():
+    """The Arrow schema of ``--scene`` results: one row per object, then one summary row per file
+    (the records of ``calip3d batch --scene``, with ``bbox`` as ``bbox_min``/``bbox_max``)."""
     import pyarrow as pa
 
-    schema = results_schema()
+    coords = pa.list_(pa.float64(), 3)
+    return pa.schema(
+        [
+            pa.field("record", pa.string(), nullable=False),  # "object" or "summary"
+            pa.field("file", pa.string(), nullable=False),
+            pa.field("ok", pa.bool_(), nullable=False),
+            pa.field("error", pa.string()),
+            pa.field("cluster_id", pa.uint32()),
+            pa.field("points", pa.uint64()),
+            pa.field("centroid", coords),
+            pa.field("bbox_min", coords),
+            pa.field("bbox_max", coords),
+            pa.field("class", pa.string()),
+            pa.field("probability", pa.float32()),
+            pa.field(
+                "top",
+                pa.list_(pa.struct([("class", pa.string()), ("probability", pa.float32())])),
+            ),
+            pa.field("classes", pa.list_(pa.string())),
+            pa.field("logits", pa.list_(pa.float32())),
+            # Summary rows.
+            pa.field("objects", pa.uint64()),
+            pa.field("ground_points", pa.uint64()),
+            pa.field("noise_points", pa.uint64()),
+            pa.field("ground", pa.string()),
+        ]
+    )
+
+
+def scene_rows(file: str, scene: Optional[dict], error: Optional[str] = None) -> list[dict]:
+    """The rows of one file's scene (``Classifier.scene``), or its failed summary row."""
+    if scene is None:
+        return [{"record": "summary", "file": file, "ok": False, "error": error}]
+    rows = []
+    for o in scene["objects"]:
+        row = {k: v for k, v in o.items() if k != "bbox"}
+        row.update(record="object", ok=True, bbox_min=o["bbox"]["min"], bbox_max=o["bbox"]["max"])
+        rows.append(row)
+    summary = {k: scene[k] for k in ("points", "ground_points", "noise_points", "ground")}
+    summary.update(record="summary", file=file, ok=True, objects=len(scene["objects"]))
+    return rows + [summary]
+
+
+def records_to_table(records: Sequence[dict], schema=None):
+    """An Arrow table of records (``Classifier.classify_files``'s, or :func:`scene_rows`'), in
+    ``schema`` (default: :func:`results_schema`)."""
+    import pyarrow as pa
+
+    schema = schema or results_schema()
     rows = [{name: r.get(name) for name in schema.names} for r in records]
     return pa.Table.from_pylist(rows, schema=schema)
 
@@ -76,6 +140,7 @@ class _ClassifyFiles:
         cwd: Optional[str],
         jobs: int,
         threads: int,
+        scene: Optional[dict] = None,
     ):
         # Relative inputs are relative to the driver's folder; use it where this node has it.
         if cwd and os.path.isdir(cwd):
@@ -87,13 +152,26 @@ class _ClassifyFiles:
         self.classifier = calip3d.Classifier(**settings)
         self.classes = classes
         self.jobs = jobs
+        self.scene = scene
         # Encode the class prompts once, now, so that a bad list fails at start-up.
         self.classifier.class_names(classes)
 
     def __call__(self, batch):
+        import calip3d
+
         files = batch["file"].to_pylist()
-        records = self.classifier.classify_files(files, self.classes, jobs=self.jobs)
-        return records_to_table(records)
+        if self.scene is None:
+            records = self.classifier.classify_files(files, self.classes, jobs=self.jobs)
+            return records_to_table(records)
+        rows = []
+        for f in files:
+            try:
+                scene = self.classifier.scene(f, self.classes, **self.scene)
+                rows += scene_rows(f, scene)
+            except (calip3d.Calip3dError, ValueError) as e:
+                # One bad file is a failed summary row; the others go on.
+                rows += scene_rows(f, None, str(e))
+        return records_to_table(rows, scene_schema())
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -127,7 +205,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--profile", default=None, help="tuning profile from calip3d tune")
     p.add_argument("--adapter", default=None, help="few-shot adapter from calip3d fit")
     p.add_argument("-k", "--top-k", type=int, default=5, help="classes listed per row (default %(default)s)")
-    p.add_argument("--scene", action="store_true", help="one row per object of each scene (not in this build)")
+    p.add_argument("--scene", action="store_true", help="scenes: one row per object, then a summary row per file (as calip3d batch --scene)")
+    p.add_argument("--ground", default="auto", choices=["auto", "classified", "smrf", "plane", "none"], help="--scene: how ground is found (default %(default)s)")
+    p.add_argument("--cluster", default="euclidean", choices=["euclidean", "dbscan"], help="--scene: clustering (default %(default)s)")
+    p.add_argument("--radius", type=float, default=None, help="--scene: link distance in the cloud's units (default: by ground kind)")
+    p.add_argument("--min-points", type=int, default=None, help="--scene: smallest object (default: by ground kind)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     return p.parse_args(argv)
 
@@ -153,6 +235,20 @@ def _settings(args: argparse.Namespace) -> dict:
     )
 
 
+def _scene_settings(args: argparse.Namespace) -> Optional[dict]:
+    """The ``Classifier.scene`` keyword arguments of the command line; None without --scene."""
+    if not args.scene:
+        return None
+    return dict(
+        up_axis=args.up_axis,
+        ground=args.ground,
+        cluster=args.cluster,
+        radius=args.radius,
+        min_points=args.min_points,
+        top_k=args.top_k,
+    )
+
+
 class UsageError(Exception):
     """A setup problem found before any file runs."""
 
@@ -161,14 +257,16 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
     """Runs the pipeline of ``args``; returns (files classified, files failed)."""
     import calip3d
 
-    if args.scene:
-        raise UsageError("--scene: scene segmentation is not available yet in this calip3d build")
     if not args.out.lower().endswith(".parquet"):
         raise UsageError(f"{args.out}: results file must end in .parquet")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.files_per_batch < 1:
         raise UsageError("--files-per-batch must be at least 1")
+    if args.min_points is not None and args.min_points < 1:
+        raise UsageError("--min-points must be at least 1")
+    if args.radius is not None and not args.radius > 0:
+        raise UsageError("--radius must be positive")
     # Checked here, without a model, so that a bad list is one clear message, not an actor failure.
     calip3d.resolve_classes(args.classes, args.projection, args.template)
     calip3d.check_settings(precision=args.precision, profile=args.profile, adapter=args.adapter)
@@ -182,7 +280,7 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = f"{out}.partial"
-    schema = results_schema()
+    schema = scene_schema() if args.scene else results_schema()
     if not files:
         # As `calip3d batch` on an empty folder: an empty results file, no cluster needed.
         pq.write_table(schema.empty_table(), tmp)
@@ -217,6 +315,7 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
                 cwd=os.getcwd(),
                 jobs=max(1, int(args.cpus_per_worker)),
                 threads=max(1, int(args.cpus_per_worker)),
+                scene=_scene_settings(args),
             ),
         )
         ok = failed = 0
@@ -225,9 +324,12 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
                 for table in ds.iter_batches(batch_format="pyarrow", batch_size=None):
                     table = table.cast(schema)
                     writer.write_table(table)
-                    n_ok = sum(1 for v in table.column("ok").to_pylist() if v)
-                    ok += n_ok
-                    failed += table.num_rows - n_ok
+                    # Files are counted by their one row (batch) or their summary row (--scene).
+                    kinds = table.column("record").to_pylist() if args.scene else None
+                    for i, v in enumerate(table.column("ok").to_pylist()):
+                        if kinds is None or kinds[i] == "summary":
+                            ok += bool(v)
+                            failed += not v
             os.replace(tmp, out)
         finally:
             if os.path.exists(tmp):

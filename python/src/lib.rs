@@ -11,12 +11,13 @@ use calip3d::classify::{
 };
 use calip3d::load::LoadOptions;
 use calip3d::project::{DeviceChoice, Projection};
+use calip3d::scene::SceneOptions;
 use calip3d::{PointCloud, UpAxis};
 use nalgebra::Point3;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
@@ -577,16 +578,114 @@ impl Classifier {
             .collect()
     }
 
-    /// Finds the objects of a scene and classifies each. Not in this build.
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn scene(
+    /// Finds the objects of a scene (ground, then clusters) and classifies each, as
+    /// ``calip3d scene``. ``source`` is a file (read with every point) or an (N, 3) numpy array.
+    ///
+    /// Returns a dict: the fields of a ``calip3d batch --scene`` summary record (``file``,
+    /// ``points``, ``ground_points``, ``noise_points``, ``other_points``, ``ground``, ``cluster``,
+    /// ``timings_ms``), ``objects`` as a list of its object records (``cluster_id``, ``points``,
+    /// ``centroid`` and ``bbox`` in file coordinates, ``class``, ``probability``, ``top``,
+    /// ``classes``, ``logits``), and per point, as numpy arrays: ``roles`` (uint8: 0 other,
+    /// 1 ground, 2 noise), ``cluster_ids`` (uint32, 0 = in no object), ``labels`` (uint16,
+    /// 1 + the class index, 0 = in no object) and, for a file, ``source_index`` (uint64: the
+    /// point's index in the file; points with non-finite coordinates are not in the cloud).
+    #[pyo3(signature = (
+        source,
+        classes,
+        *,
+        up_axis = None,
+        ground = "auto",
+        cluster = "euclidean",
+        radius = None,
+        min_points = None,
+        max_object_points = None,
+        top_k = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn scene<'py>(
         &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(
-            "Classifier.scene: scene segmentation is not in this calip3d build yet",
-        ))
+        py: Python<'py>,
+        source: &Bound<'py, PyAny>,
+        classes: &Bound<'py, PyAny>,
+        up_axis: Option<&str>,
+        ground: &str,
+        cluster: &str,
+        radius: Option<f64>,
+        min_points: Option<usize>,
+        max_object_points: Option<usize>,
+        top_k: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = SceneOptions {
+            ground: ground.parse().map_err(PyValueError::new_err)?,
+            cluster: cluster.parse().map_err(PyValueError::new_err)?,
+            radius,
+            min_points,
+            max_points: max_object_points,
+            ..SceneOptions::default()
+        };
+        let up_axis = up_axis.map(parse_up_axis).transpose()?;
+        let is_array =
+            source.hasattr("shape")? && !source.is_instance_of::<pyo3::types::PyString>();
+        let (cloud, file) = if is_array {
+            (
+                cloud_from_array(source, up_axis.unwrap_or(UpAxis::Y))?,
+                None,
+            )
+        } else {
+            let path = path_arg(source)?;
+            let load = LoadOptions {
+                max_points: 0,
+                up_axis: up_axis.or(self.inner.load_options().up_axis),
+                ..self.inner.load_options().clone()
+            };
+            let cloud = py
+                .detach(|| calip3d::load::load(&path, &load))
+                .map_err(|e| py_err(e.into()))?;
+            (cloud, Some(path.display().to_string()))
+        };
+        let set = self.class_set(py, classes)?;
+        let inner = &self.inner;
+        let scene = py
+            .detach(|| inner.classify_scene(&cloud, &set, &options))
+            .map_err(py_err)?;
+        let name = file.clone().unwrap_or_default();
+        let top_k = top_k.unwrap_or(self.top_k);
+        // The CLI's JSON, through its text (as prediction_dict, for the same floats).
+        let text =
+            |v: Value| -> Value { serde_json::from_str(&v.to_string()).expect("records are JSON") };
+        let mut dict = text(calip3d::scene::summary_json(
+            &name,
+            Ok((&scene, cloud.len())),
+        ));
+        let objects: Vec<Value> = scene
+            .objects
+            .iter()
+            .map(|o| text(calip3d::scene::object_json(&name, o, top_k)))
+            .collect();
+        if let Value::Object(map) = &mut dict {
+            map.remove("record");
+            map.remove("ok");
+            map.insert("objects".into(), Value::Array(objects));
+            if file.is_none() {
+                map.insert("file".into(), Value::Null);
+            }
+        }
+        let out = json_to_py(py, &dict)?;
+        let roles: Vec<u8> = scene.roles.iter().map(|&r| r as u8).collect();
+        out.set_item("roles", numpy::PyArray1::from_vec(py, roles))?;
+        out.set_item(
+            "cluster_ids",
+            numpy::PyArray1::from_vec(py, scene.cluster_ids),
+        )?;
+        out.set_item("labels", numpy::PyArray1::from_vec(py, scene.labels))?;
+        if file.is_some() {
+            let index: Vec<u64> = match cloud.source_index() {
+                Some(index) => index.to_vec(),
+                None => (0..cloud.len() as u64).collect(),
+            };
+            out.set_item("source_index", numpy::PyArray1::from_vec(py, index))?;
+        }
+        Ok(out)
     }
 
     fn __repr__(&self) -> String {

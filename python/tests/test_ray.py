@@ -81,7 +81,7 @@ def test_setup_errors_are_one_line_before_ray_starts(tmp_path, shared):
     obj = shared / OBJECTS[0]
     cases = [
         (["--classes", "chair,,lamp"], "error: --classes:2: empty class name"),
-        (["--classes", CLASSES, "--scene"], "--scene: scene segmentation is not available yet"),
+        (["--classes", CLASSES, "--scene", "--min-points", "0"], "--min-points must be at least 1"),
         (["--classes", CLASSES, "--profile", "p.json"], "p.json"),
         (["--classes", CLASSES, "--adapter", "a.safetensors"], "a.safetensors"),
         (["--classes", CLASSES, "--precision", "int4"], "precision: "),

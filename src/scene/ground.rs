@@ -52,6 +52,23 @@ pub enum GroundMethod {
     None,
 }
 
+/// A method by name, with its default parameters: `auto`, `classified`, `smrf`, `plane`, `none`.
+impl std::str::FromStr for GroundMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "classified" => Ok(Self::Classified),
+            "smrf" => Ok(Self::Smrf(SmrfParams::default())),
+            "plane" => Ok(Self::Plane(PlaneParams::default())),
+            "none" => Ok(Self::None),
+            _ => Err(format!(
+                "unknown ground method {s:?}: use auto, classified, smrf, plane or none"
+            )),
+        }
+    }
+}
+
 impl GroundMethod {
     /// The method's name as the command line spells it.
     pub fn name(&self) -> &'static str {

@@ -42,7 +42,9 @@ pub mod write;
 
 pub use cluster::{ClusterMethod, ClusterParams};
 pub use ground::{GroundMethod, PlaneParams, Role, SmrfParams};
-pub use object::{file_lines, object_line, ObjectsFormat, ObjectsWriter};
+pub use object::{
+    file_lines, object_json, object_line, summary_json, ObjectsFormat, ObjectsWriter,
+};
 pub(crate) use object::{CSV_HEADER, CSV_HEADER_LINE};
 
 use crate::classify::{ClassSet, Classifier, Prediction};
