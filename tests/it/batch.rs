@@ -258,7 +258,7 @@ fn a_run_killed_inside_a_reader_resumes_without_that_file() {
     let out = dir.path().join("results.csv");
     let journal = calip3d::batch::journal_path(&out);
     let model = tiny_model();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+    let child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
         .args(["batch", fifo.to_str().unwrap(), data.to_str().unwrap()])
         .args(["--classes", CLASSES, "--device", "cpu", "--quiet"])
         .args(["--jobs", "1", "--model", model.to_str().unwrap()])
@@ -267,22 +267,7 @@ fn a_run_killed_inside_a_reader_resumes_without_that_file() {
         .spawn()
         .unwrap();
     // With one job the FIFO (sorted first) is read first, and blocks.
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains("\"event\":\"reading\"")
-    {
-        assert!(
-            start.elapsed().as_secs() < 120,
-            "the run never started reading"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(child.try_wait().unwrap().is_none(), "the reader is blocked");
-    // SIGKILL: no destructor, no flush, as a crash.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_inside_a_reader(child, &journal);
 
     let run = batch(&[&fifo, &data], &out, &["--resume"]);
     assert_exit(&run, 2);

@@ -2,7 +2,7 @@
 //! providers' classes, clustering against scikit-learn/scipy (scripts/scene_reference.py →
 //! tests/data/scene/), the labelled LAS against laspy, and bad input.
 
-use crate::common::{calip3d, json_lines, tiny_model};
+use crate::common::{calip3d, json_lines, kill_inside_a_reader, tiny_model};
 use calip3d::classify::{classes::ClassSpec, ClassSet, Classifier};
 use calip3d::load::{load, LoadOptions};
 use calip3d::project::DeviceChoice;
@@ -950,26 +950,12 @@ fn batch_scene_killed_inside_a_reader_resumes_without_that_file() {
         }
         a
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
+    let child = Command::new(env!("CARGO_BIN_EXE_calip3d"))
         .args(args(false))
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains("\"event\":\"reading\"")
-    {
-        assert!(
-            start.elapsed().as_secs() < 120,
-            "the run never started reading"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(child.try_wait().unwrap().is_none(), "the reader is blocked");
-    child.kill().unwrap(); // SIGKILL: no destructor, no flush, as a crash
-    child.wait().unwrap();
+    kill_inside_a_reader(child, &journal);
     // The results file was only ever replaced whole: still just its header.
     let header = std::fs::read_to_string(&out_path).unwrap();
     assert_eq!(header.lines().count(), 1, "{header}");

@@ -79,3 +79,23 @@ pub fn test_data(rel: &str) -> PathBuf {
         .join("tests/data")
         .join(rel)
 }
+
+/// Waits until a batch run's journal says a file is being read (the run is blocked in a FIFO),
+/// checks the process is still there, then SIGKILLs it: no destructor, no flush, as a crash.
+pub fn kill_inside_a_reader(mut child: std::process::Child, journal: &Path) {
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .contains("\"event\":\"reading\"")
+    {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the run never started reading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(child.try_wait().unwrap().is_none(), "the reader is blocked");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
