@@ -64,6 +64,8 @@ def results_schema():
             ),
             pa.field("projection", pa.string()),
             pa.field("model", pa.string()),
+            # Set when a profile or adapter chosen on the test split made the row.
+            pa.field("stamp", pa.string()),
             pa.field(
                 "timings_ms",
                 pa.struct([(k, pa.float64()) for k in ("load", "project", "encode", "attend")]),
@@ -102,6 +104,7 @@ def scene_schema():
             pa.field("ground_points", pa.uint64()),
             pa.field("noise_points", pa.uint64()),
             pa.field("ground", pa.string()),
+            pa.field("stamp", pa.string()),
         ]
     )
 

@@ -324,6 +324,13 @@ impl Classifier {
     pub fn model_id(&self) -> &str {
         self.encoder.model_id()
     }
+    /// [`TEST_SEARCH_STAMP`](super::profile::TEST_SEARCH_STAMP) when its profile or adapter was
+    /// chosen on the test split (`--search-on-test`): every prediction carries it.
+    pub fn test_search_stamp(&self) -> Option<&'static str> {
+        let profile = self.profile.as_ref().is_some_and(|p| p.search_on_test);
+        let adapter = self.adapter.as_ref().is_some_and(|a| a.meta.search_on_test);
+        (profile || adapter).then_some(super::profile::TEST_SEARCH_STAMP)
+    }
     /// The projection in use.
     pub fn projection(&self) -> Projection {
         self.projection
@@ -558,6 +565,7 @@ impl Classifier {
                 view_logits: per_view.as_ref().map(|pv| pv[i * v..(i + 1) * v].to_vec()),
                 model: model.clone(),
                 projection: self.projection,
+                stamp: self.test_search_stamp(),
                 timings: Timings {
                     load: 0.0,
                     project: 0.0,

@@ -38,6 +38,9 @@ pub struct Prediction {
     pub projection: Projection,
     /// Where the time went.
     pub timings: Timings,
+    /// [`TEST_SEARCH_STAMP`](super::profile::TEST_SEARCH_STAMP) when a profile or adapter chosen on the
+    /// test split made it; it goes into every record of it.
+    pub stamp: Option<&'static str>,
 }
 
 /// One entry of a ranking: a class and its probability.
@@ -73,6 +76,10 @@ pub struct PredictionRecord {
     /// Per-view logits `[view][class]`, when kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_logits: Option<Vec<Vec<f32>>>,
+    /// Present when settings chosen on the test split made the prediction
+    /// ([`TEST_SEARCH_STAMP`](super::profile::TEST_SEARCH_STAMP)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
 }
 
 impl Prediction {
@@ -103,7 +110,8 @@ impl Prediction {
     /// # use calip3d::classify::{Prediction, Timings, softmax};
     /// # let p = Prediction { classes: vec!["a".to_string(), "b".into()].into(), logits: vec![1.0, 2.0],
     /// #   probabilities: softmax(&[1.0, 2.0]), baseline_logits: vec![0.0; 2], view_logits: None,
-    /// #   model: "m".into(), projection: Default::default(), timings: Timings::default() };
+    /// #   model: "m".into(), projection: Default::default(), timings: Timings::default(),
+    /// #   stamp: None };
     /// let record = p.record("scan.ply", 1);
     /// assert_eq!(record.top[0].class, "b");
     /// let json = serde_json::to_string(&record).unwrap();
@@ -127,6 +135,7 @@ impl Prediction {
             model: self.model.to_string(),
             timings_ms: self.timings,
             view_logits: self.view_logits.clone(),
+            stamp: self.stamp.map(str::to_string),
         }
     }
 }
@@ -176,6 +185,7 @@ mod tests {
             model: "m".into(),
             projection: Projection::Realistic,
             timings: Timings::default(),
+            stamp: None,
         };
         assert_eq!(p.best().0, "b");
         let top: Vec<&str> = p.top(2).into_iter().map(|t| t.0).collect();

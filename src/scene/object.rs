@@ -49,7 +49,7 @@ pub fn object_json(file: &str, object: &SceneObject, top_k: usize) -> Value {
         .into_iter()
         .map(|(class, probability)| json!({"class": class, "probability": probability}))
         .collect();
-    json!({
+    let mut record = json!({
         "record": "object",
         "file": file,
         "cluster_id": object.cluster_id,
@@ -61,7 +61,11 @@ pub fn object_json(file: &str, object: &SceneObject, top_k: usize) -> Value {
         "top": top,
         "classes": &*p.classes,
         "logits": p.logits,
-    })
+    });
+    if let Some(stamp) = p.stamp {
+        record["stamp"] = stamp.into();
+    }
+    record
 }
 
 /// The JSON summary of one file of a batch: what was found, or why it failed.

@@ -20,7 +20,7 @@ pub mod split;
 
 pub use features::{encode_items, template_class_sets, EncodedItems, TEMPLATE_POOL};
 pub use search::{SearchGrid, SearchResult};
-pub use split::{ClassFolders, LabelledItem, SeededRng, Split, SplitSource};
+pub use split::{DatasetSplits, LabelledItem, SeededRng, Split, SplitSource};
 
 use crate::attend::{FewShotAdapter, FewShotKind, FewShotMeta, FewShotMethod, FEWSHOT_FORMAT};
 use crate::classify::profile::{

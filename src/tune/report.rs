@@ -202,7 +202,7 @@ pub fn write_eval_report(
         .iter()
         .map(|(p, l)| super::LabelledItem {
             id: p.display().to_string(),
-            path: p.clone(),
+            source: crate::load::dataset::ItemSource::File(p.clone()),
             label: *l,
         })
         .collect();

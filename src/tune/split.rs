@@ -3,7 +3,7 @@
 
 use crate::cloud::PointCloud;
 use crate::error::Result;
-use crate::load::dataset::{Dataset, DatasetOptions, ItemSource};
+use crate::load::dataset::{detect_layout, Dataset, DatasetOptions, ItemSource, Layout};
 use crate::load::LoadOptions;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ pub struct LabelledItem {
     /// What names the item in messages and reports (a file, or a file and an index).
     pub id: String,
     /// Where to read it.
-    pub path: PathBuf,
+    pub source: ItemSource,
     /// Index of its class in [`SplitSource::classes`].
     pub label: usize,
 }
@@ -36,37 +36,51 @@ pub trait SplitSource: Sync {
     fn items(&self, split: Split) -> Result<Vec<LabelledItem>>;
     /// Reads one item.
     fn load(&self, item: &LabelledItem, options: &LoadOptions) -> Result<PointCloud> {
-        Ok(crate::load::load(&item.path, options)?)
+        Ok(crate::load::dataset::read_item(&item.source, options)?)
     }
 }
 
-/// ModelNet's folder layout: `root/<class>/<split>/<file>`.
+/// A dataset in any layout of [`crate::load::dataset`] that keeps its splits apart: ModelNet's
+/// class folders (`<class>/{train,test}/`), `modelnet40_ply_hdf5_2048` (`{train,test}_files.txt`),
+/// ScanObjectNN (`training_*.h5` / `test_*.h5`) and `modelnet40_normal_resampled`
+/// (`modelnet40_{train,test}.txt`). Only the split asked for is listed and read.
 #[derive(Debug, Clone)]
-pub struct ClassFolders {
+pub struct DatasetSplits {
     root: PathBuf,
     classes: Vec<String>,
 }
 
-impl ClassFolders {
-    /// The dataset at `root` with these classes (in label order); every class folder must name
-    /// one of them.
+impl DatasetSplits {
+    /// The dataset at `root` with these classes (in label order); every class of the dataset
+    /// must be one of them (datasets without names, such as ScanObjectNN, take them in label
+    /// order).
     pub fn new(root: &Path, classes: Vec<String>) -> Self {
-        ClassFolders {
+        DatasetSplits {
             root: root.to_path_buf(),
             classes,
         }
     }
 
-    /// The class folders' names, sorted (for `--classes folders`).
-    pub fn folder_names(root: &Path) -> Result<Vec<String>> {
+    /// The dataset's own class names, in label order (for `--classes dataset`), read from its
+    /// training split.
+    pub fn class_names(root: &Path) -> Result<Vec<String>> {
         let train = Self::open(root, Split::Train)?;
-        Ok(train
-            .class_names()
-            .map(<[String]>::to_vec)
-            .unwrap_or_default())
+        train.class_names().map(<[String]>::to_vec).ok_or_else(|| {
+            crate::Error::InvalidSetting(format!(
+                "{}: the dataset stores no class names; give them with --classes (e.g. scanobjectnn)",
+                root.display()
+            ))
+        })
     }
 
     fn open(root: &Path, split: Split) -> Result<Dataset> {
+        if detect_layout(root)? == Layout::Hdf5File {
+            // One h5 file has no split of its own: tuning on it could be tuning on the test set.
+            return Err(crate::Error::InvalidSetting(format!(
+                "{}: one h5 file has no train/test split; give the dataset's folder",
+                root.display()
+            )));
+        }
         let options = DatasetOptions {
             split: Some(split),
             ..Default::default()
@@ -75,7 +89,7 @@ impl ClassFolders {
     }
 }
 
-impl SplitSource for ClassFolders {
+impl SplitSource for DatasetSplits {
     fn name(&self) -> String {
         self.root.display().to_string()
     }
@@ -83,28 +97,22 @@ impl SplitSource for ClassFolders {
         &self.classes
     }
     fn items(&self, split: Split) -> Result<Vec<LabelledItem>> {
-        // Only `<class>/<split>/` is listed: the other split's folder is never opened.
+        // Only `split` is listed: the other split's folders and files are never opened.
         let dataset = Self::open(&self.root, split)?;
         let labels = dataset.labels_in(&self.classes)?;
-        let mut items = Vec::new();
-        for (item, label) in dataset.items().iter().zip(labels) {
-            match &item.source {
-                ItemSource::File(path) => items.push(LabelledItem {
-                    id: path.display().to_string(),
-                    path: path.clone(),
-                    label,
-                }),
-                other => {
-                    return Err(crate::Error::InvalidSetting(format!(
-                        "{other}: tune and fit read datasets of files (ModelNet's \
-                         `<class>/{{train,test}}/` layout) for now"
-                    )))
-                }
-            }
-        }
+        let items: Vec<LabelledItem> = dataset
+            .items()
+            .iter()
+            .zip(labels)
+            .map(|(item, label)| LabelledItem {
+                id: item.source.to_string(),
+                source: item.source.clone(),
+                label,
+            })
+            .collect();
         if items.is_empty() {
             return Err(crate::Error::InvalidSetting(format!(
-                "{}: no point-cloud files in any `<class>/{split}/` folder (ModelNet's layout)",
+                "{}: no shapes in its {split} split",
                 self.root.display()
             )));
         }

@@ -1,7 +1,7 @@
 //! Tuning profiles and few-shot adapters (METHOD.md §9): the protocol, parity with independent
 //! numpy/torch implementations (scripts/fewshot_reference.py), and bad input.
 
-use crate::common::{calip3d, json_lines, tiny_model, write_ply};
+use crate::common::{calip3d, json_lines, test_data, tiny_model, write_ply};
 use calip3d::attend::{AdapterMode, BatchNorm, InterViewAdapter, Linear, TipCache};
 use calip3d::tune::fit::{train_adapter, TrainConfig};
 use candle_core::{Device, Tensor};
@@ -31,6 +31,14 @@ fn dataset(root: &Path, per_class: usize, with_test: bool) {
                 write_ply(&dir.join(format!("{class}_{i:02}.ply")), &pts);
             }
         }
+    }
+}
+
+/// Copies the files `names` of the committed dataset fixture `rel` into `to`.
+fn copy_fixture(rel: &str, names: &[&str], to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for name in names {
+        std::fs::copy(test_data(rel).join(name), to.join(name)).unwrap();
     }
 }
 
@@ -162,6 +170,20 @@ fn tune_reads_only_the_training_split() {
     let o = calip3d(&classify);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("SEARCHED ON THE TEST SET"));
+    // Its machine-readable records carry the stamp; records without such a profile do not.
+    classify.push("--json");
+    let stamped = json_lines(&run_ok(&classify));
+    assert_eq!(
+        stamped[0]["stamp"],
+        calip3d::classify::profile::TEST_SEARCH_STAMP
+    );
+    let plain_args: Vec<&str> = classify
+        .iter()
+        .copied()
+        .filter(|a| *a != "--search-on-test" && *a != "--profile" && *a != out.to_str().unwrap())
+        .collect();
+    let plain = json_lines(&run_ok(&plain_args));
+    assert!(plain[0].get("stamp").is_none(), "{}", plain[0]);
 }
 
 #[test]
@@ -606,4 +628,82 @@ fn fit_and_adapter_end_to_end_with_clear_errors() {
         e.contains("broken.safetensors: not a calip3d few-shot adapter"),
         "{e}"
     );
+}
+
+/// The HDF5 layouts of the benchmarks tune too, with their test files absent: only the training
+/// split is listed and read.
+#[test]
+fn tune_reads_the_training_split_of_hdf5_layouts() {
+    use calip3d::load::dataset::{Dataset, DatasetOptions, Split};
+    let dir = tempfile::tempdir().unwrap();
+    let m = model();
+    let tune = |data: &Path, classes: &str, out: &Path| {
+        let mut args = vec!["tune", data.to_str().unwrap(), "--classes", classes];
+        args.extend(base_args(&m));
+        args.extend(["--val-fraction", "0.5", "--out", out.to_str().unwrap()]);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+
+    // modelnet40_ply_hdf5_2048 without ply_data_test*.h5 (test_files.txt still names them).
+    let modelnet = dir.path().join("modelnet40_ply_hdf5_2048");
+    copy_fixture(
+        "datasets/modelnet40_ply_hdf5_2048",
+        &[
+            "shape_names.txt",
+            "train_files.txt",
+            "test_files.txt",
+            "ply_data_train0.h5",
+        ],
+        &modelnet,
+    );
+    let out = dir.path().join("modelnet.json");
+    run_ok(&as_strs(&tune(&modelnet, "dataset", &out)));
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let train = Dataset::open(
+        &modelnet,
+        &DatasetOptions {
+            split: Some(Split::Train),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(p["searched_on"]["split"], "train");
+    assert_eq!(p["searched_on"]["split_size"], train.items().len());
+    assert_eq!(p["search_on_test"], false);
+    // --split test needs the flag; with it, the missing test files are named.
+    let mut args = tune(&modelnet, "dataset", &dir.path().join("t.json"));
+    args.extend(["--split".into(), "test".into(), "--search-on-test".into()]);
+    let e = run_err(&as_strs(&args));
+    assert!(e.contains("ply_data_test0.h5"), "{e}");
+
+    // ScanObjectNN without its test file: its files store no names.
+    let scan = dir.path().join("main_split");
+    copy_fixture(
+        "datasets/scanobjectnn/main_split",
+        &["training_objectdataset_augmentedrot_scale75.h5"],
+        &scan,
+    );
+    let out = dir.path().join("scan.json");
+    run_ok(&as_strs(&tune(&scan, "scanobjectnn", &out)));
+    assert!(out.is_file());
+    let e = run_err(&as_strs(&tune(
+        &scan,
+        "dataset",
+        &dir.path().join("x.json"),
+    )));
+    assert!(e.contains("stores no class names"), "{e}");
+
+    // One bare h5 file has no split to keep apart.
+    let bare = modelnet.join("ply_data_train0.h5");
+    let e = run_err(&as_strs(&tune(
+        &bare,
+        "modelnet40",
+        &dir.path().join("y.json"),
+    )));
+    assert!(e.contains("has no train/test split"), "{e}");
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }

@@ -23,7 +23,7 @@ pub enum MethodArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder in ModelNet's layout: `<class>/train/…`.
+    /// Dataset folder, as for `tune` (only the split asked for is read).
     pub dataset: PathBuf,
     #[command(flatten)]
     pub pipeline: PipelineArgs,

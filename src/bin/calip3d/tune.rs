@@ -4,7 +4,7 @@ use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
 use calip3d::classify::classes;
 use calip3d::classify::profile::TEST_SEARCH_STAMP;
-use calip3d::tune::{self, ClassFolders, SearchGrid, Split, ValidationOptions};
+use calip3d::tune::{self, DatasetSplits, SearchGrid, Split, ValidationOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -12,8 +12,7 @@ use std::time::Instant;
 /// Where the validation subset comes from: shared by `tune` and `fit`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ValidationArgs {
-    /// The split to carve the validation subset from (`<class>/<split>/` folders). `test` needs
-    /// --search-on-test.
+    /// The split to carve the validation subset from. `test` needs --search-on-test.
     #[arg(long, default_value = "train")]
     pub split: Split,
     /// Fraction of each class of the split that is the validation subset.
@@ -36,26 +35,28 @@ impl ValidationArgs {
     }
 }
 
-/// The dataset of `DATASET --classes C` (`folders` takes the class folders' names), and the
+/// The dataset of `DATASET --classes C` (`dataset` or `folders` takes the dataset's own class
+/// names), and the
 /// `--classes` argument to resolve prompts with.
 pub fn dataset(
     dir: &std::path::Path,
     pipeline: &PipelineArgs,
-) -> anyhow::Result<(ClassFolders, String)> {
+) -> anyhow::Result<(DatasetSplits, String)> {
     let class_arg = match pipeline.classes.as_str() {
-        "folders" => ClassFolders::folder_names(dir)?.join(","),
+        "folders" | "dataset" => DatasetSplits::class_names(dir)?.join(","),
         other => other.to_string(),
     };
     let names: Vec<String> = classes::resolve(&class_arg, &["{}".to_string()])?
         .into_iter()
         .map(|s| s.name)
         .collect();
-    Ok((ClassFolders::new(dir, names), class_arg))
+    Ok((DatasetSplits::new(dir, names), class_arg))
 }
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Dataset folder in ModelNet's layout: `<class>/train/…` (and `<class>/test/…`, never read).
+    /// Dataset folder: ModelNet's `<class>/train/…`, `modelnet40_ply_hdf5_2048`, ScanObjectNN
+    /// or `modelnet40_normal_resampled` (only the split asked for is read).
     pub dataset: PathBuf,
     #[command(flatten)]
     pub pipeline: PipelineArgs,

@@ -420,7 +420,7 @@ impl Dataset {
                         end += 1;
                     }
                     let rows = *index..index + (end - i) as u64;
-                    match self.read_hdf5_rows(file, rows, opts) {
+                    match read_hdf5_rows(file, rows, self.drop_background, opts) {
                         Ok(clouds) => out.extend(clouds),
                         Err(e) => out.extend((i..end).map(|_| Err(e.clone()))),
                     }
@@ -431,33 +431,6 @@ impl Dataset {
             i += 1;
         }
         out
-    }
-
-    fn read_hdf5_rows(
-        &self,
-        file: &Path,
-        rows: Range<u64>,
-        opts: &LoadOptions,
-    ) -> Result<Vec<Result<PointCloud, LoadError>>, LoadError> {
-        let h5 = H5File::open(file)?;
-        let data = h5.array("data")?;
-        let points = data.shape.get(1).copied().unwrap_or(0) as usize;
-        let xyz = h5.read_f32("data", rows.clone())?;
-        let mask = if self.drop_background {
-            Some(h5.read_i64("mask", rows.clone())?)
-        } else {
-            None
-        };
-        Ok(rows
-            .clone()
-            .enumerate()
-            .map(|(k, row)| {
-                let shape = &xyz[k * points * 3..(k + 1) * points * 3];
-                let keep = mask.as_ref().map(|m| &m[k * points..(k + 1) * points]);
-                let name = PathBuf::from(format!("{}#{row}", file.display()));
-                rows_to_cloud(shape, keep, name, opts)
-            })
-            .collect())
     }
 
     fn list_modelnet_hdf5(&mut self) -> Result<(), DatasetError> {
@@ -711,6 +684,47 @@ fn read_class_names(path: &Path) -> Result<Vec<String>, DatasetError> {
 /// A cloud from one shape's `x y z` rows, kept as the point readers keep theirs (the seeded
 /// reservoir over the finite points, re-centred in f64), so that the same points give the same
 /// cloud whatever file they came from. `keep`: the shape's mask, −1 dropping a point.
+/// Reads one item on its own (an h5 shape with its background points, as stored): for callers
+/// that hold items rather than a [`Dataset`], such as tuning's split sources.
+pub fn read_item(source: &ItemSource, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
+    match source {
+        ItemSource::File(p) => super::load(p, opts),
+        ItemSource::Text(p) => read_xyz_normals(p, opts),
+        ItemSource::Hdf5 { file, index } => read_hdf5_rows(file, *index..index + 1, false, opts)?
+            .pop()
+            .expect("one row read"),
+    }
+}
+
+/// Rows `rows` of an h5 file's `data`, without the points its `mask` marks as background when
+/// `drop_background`.
+fn read_hdf5_rows(
+    file: &Path,
+    rows: Range<u64>,
+    drop_background: bool,
+    opts: &LoadOptions,
+) -> Result<Vec<Result<PointCloud, LoadError>>, LoadError> {
+    let h5 = H5File::open(file)?;
+    let data = h5.array("data")?;
+    let points = data.shape.get(1).copied().unwrap_or(0) as usize;
+    let xyz = h5.read_f32("data", rows.clone())?;
+    let mask = if drop_background {
+        Some(h5.read_i64("mask", rows.clone())?)
+    } else {
+        None
+    };
+    Ok(rows
+        .clone()
+        .enumerate()
+        .map(|(k, row)| {
+            let shape = &xyz[k * points * 3..(k + 1) * points * 3];
+            let keep = mask.as_ref().map(|m| &m[k * points..(k + 1) * points]);
+            let name = PathBuf::from(format!("{}#{row}", file.display()));
+            rows_to_cloud(shape, keep, name, opts)
+        })
+        .collect())
+}
+
 fn rows_to_cloud(
     xyz: &[f32],
     keep: Option<&[i64]>,
