@@ -63,7 +63,8 @@ pub enum ResultsFormat {
     /// One JSON object per line: the `classify --json` object plus `"ok": true`, or
     /// `{"file": …, "ok": false, "error": …}`.
     Jsonl,
-    /// `file,ok,top_class,probability,top_k,error` with a header row.
+    /// `file,ok,top_class,probability,top_k,error,stamp` with a header row (`stamp`: see
+    /// [`PredictionRecord::stamp`]).
     Csv,
 }
 
@@ -174,7 +175,7 @@ impl Record {
         }
     }
 
-    /// The record as one CSV row: `file,ok,top_class,probability,top_k,error`.
+    /// The record as one CSV row: `file,ok,top_class,probability,top_k,error,stamp`.
     pub fn to_csv_row(&self) -> String {
         match self {
             Record::Ok(r) => {
@@ -195,9 +196,10 @@ impl Record {
                     &format!("{p:.6}"),
                     &top_k.join(" "),
                     "",
+                    r.stamp.as_deref().unwrap_or(""),
                 ])
             }
-            Record::Failed(f) => csv_row(&[&f.file, "false", "", "", "", &f.error]),
+            Record::Failed(f) => csv_row(&[&f.file, "false", "", "", "", &f.error, ""]),
         }
     }
 }
@@ -236,7 +238,7 @@ impl FileRecord for Record {
 
     fn header(format: ResultsFormat) -> &'static str {
         match format {
-            ResultsFormat::Csv => "file,ok,top_class,probability,top_k,error\n",
+            ResultsFormat::Csv => "file,ok,top_class,probability,top_k,error,stamp\n",
             ResultsFormat::Jsonl => "",
         }
     }
@@ -571,9 +573,9 @@ fn final_file(line: &str, format: ResultsFormat) -> Option<String> {
         }
         ResultsFormat::Csv => {
             let fields = parse_csv_row(line)?;
-            // A complete row has all six fields; a cut-short last line has fewer.
+            // A complete row has all seven fields; a cut-short last line has fewer.
             let crashed = fields.get(5).is_some_and(|e| e.ends_with(READER_CRASHED));
-            (fields.len() == 6 && (fields[1] == "true" || crashed)).then(|| fields[0].clone())
+            (fields.len() == 7 && (fields[1] == "true" || crashed)).then(|| fields[0].clone())
         }
     }
 }
@@ -654,6 +656,7 @@ mod tests {
             model: "m".into(),
             timings_ms: Default::default(),
             view_logits: None,
+            stamp: None,
         })
     }
 
@@ -788,6 +791,14 @@ mod tests {
         assert_eq!(fields[2], "chair");
         assert_eq!(fields[3], "0.750000");
         assert_eq!(fields[4], "chair:0.750000 lamp, tall:0.250000");
+        assert_eq!(&fields[5..], ["", ""]);
+        let Record::Ok(mut stamped) = ok_record("s.ply") else {
+            unreachable!()
+        };
+        stamped.stamp = Some("SEARCHED ON THE TEST SET".into());
+        let fields = parse_csv_row(&Record::Ok(stamped).to_csv_row()).unwrap();
+        assert_eq!(fields.len(), 7);
+        assert_eq!(fields[6], "SEARCHED ON THE TEST SET");
     }
 
     #[test]

@@ -133,7 +133,7 @@ fn csv_results_and_setup_errors() {
     assert_exit(&run, 0);
     let text = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "file,ok,top_class,probability,top_k,error");
+    assert_eq!(lines[0], "file,ok,top_class,probability,top_k,error,stamp");
     assert_eq!(lines.len(), 2);
     assert!(lines[1].contains(",true,"), "{}", lines[1]);
 
@@ -273,7 +273,7 @@ fn a_run_killed_inside_a_reader_resumes_without_that_file() {
     assert_exit(&run, 2);
     let text = std::fs::read_to_string(&out).unwrap();
     let rows: Vec<&str> = text.lines().collect();
-    assert_eq!(rows[0], "file,ok,top_class,probability,top_k,error");
+    assert_eq!(rows[0], "file,ok,top_class,probability,top_k,error,stamp");
     assert_eq!(rows.len(), 1 + 5, "{text}");
     let stuck: Vec<&&str> = rows.iter().filter(|r| r.contains("a_stuck.ply")).collect();
     assert_eq!(stuck.len(), 1, "{text}");
