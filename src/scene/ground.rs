@@ -38,8 +38,8 @@ pub enum Role {
 /// How ground is found.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum GroundMethod {
-    /// `Classified` when the cloud has ASPRS class-2 points, else `Smrf` for z-up clouds and
-    /// `Plane` for others.
+    /// `Classified` when the cloud has ASPRS class-2 points, else `Smrf` for z-up clouds at least
+    /// SMRF's window (18 m) across, and `Plane` for others (y-up clouds, robots' scans).
     #[default]
     Auto,
     /// The file's ASPRS classes: 2 is ground, 7 and 18 are noise.
@@ -89,17 +89,32 @@ impl GroundMethod {
                     .classification
                     .as_ref()
                     .is_some_and(|c| c.contains(&ASPRS_GROUND));
+                let smrf = SmrfParams::default();
                 if has_ground {
                     Self::Classified
-                } else if cloud.up_axis == UpAxis::Z {
-                    Self::Smrf(SmrfParams::default())
+                } else if cloud.up_axis == UpAxis::Z && horizontal_extent(cloud) >= smrf.window {
+                    Self::Smrf(smrf)
                 } else {
+                    // A z-up scan smaller than SMRF's window is a robot's, not an aerial tile:
+                    // SMRF's 0.5 m threshold would take the lower half of every chair as ground.
                     Self::Plane(PlaneParams::default())
                 }
             }
             other => *other,
         }
     }
+}
+
+/// The larger of the cloud's x and y extents (z up).
+fn horizontal_extent(cloud: &PointCloud) -> f64 {
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for p in &cloud.positions {
+        for a in 0..2 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (0..2).map(|a| f64::from(hi[a] - lo[a])).fold(0.0, f64::max)
 }
 
 /// SMRF settings, with PDAL `filters.smrf`'s defaults.

@@ -993,3 +993,130 @@ fn batch_scene_killed_inside_a_reader_resumes_without_that_file() {
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&out_path).unwrap(), text);
 }
+
+/// A robot-style scan, as a ROS tool would save it: an ASCII PCD, z up, metres, a floor seen at
+/// 1.5 cm spacing with 3 mm noise and three objects standing on it. `calip3d scene` finds the
+/// floor as the dominant plane and each object as one cluster, and writes objects, a labelled PLY
+/// and a plot.
+#[test]
+fn scene_command_on_a_robot_scan_in_pcd() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = calip3d::load::SplitMix64::new(7);
+    let mut u = move || rng.next_f32() as f64;
+    let mut points: Vec<[f64; 3]> = Vec::new();
+    let floor = 240; // 3.6 m × 3.6 m
+    for i in 0..floor {
+        for j in 0..floor {
+            let (x, y) = (i as f64 * 0.015 - 1.8, j as f64 * 0.015 - 1.8);
+            points.push([x, y, 0.003 * (u() - 0.5)]);
+        }
+    }
+    let floor_points = points.len();
+    // Boxes (centre x, y; half sizes; height) sampled on their sides and top, 1 cm apart.
+    let boxes = [
+        ([1.0, 0.0], [0.25, 0.25], 0.8),
+        ([-1.0, 0.6], [0.15, 0.15], 1.2),
+        ([0.0, -1.2], [0.5, 0.3], 0.45),
+    ];
+    let mut sizes = Vec::new();
+    for (c, h, top) in boxes {
+        let before = points.len();
+        let step = 0.01;
+        let (nx, ny, nz) = (
+            (2.0 * h[0] / step) as usize,
+            (2.0 * h[1] / step) as usize,
+            (top / step) as usize,
+        );
+        for k in 1..=nz {
+            let z = k as f64 * step;
+            for i in 0..=nx {
+                let x = c[0] - h[0] + i as f64 * step;
+                points.push([x, c[1] - h[1], z]);
+                points.push([x, c[1] + h[1], z]);
+            }
+            for j in 1..ny {
+                let y = c[1] - h[1] + j as f64 * step;
+                points.push([c[0] - h[0], y, z]);
+                points.push([c[0] + h[0], y, z]);
+            }
+        }
+        for i in 1..nx {
+            for j in 1..ny {
+                points.push([
+                    c[0] - h[0] + i as f64 * step,
+                    c[1] - h[1] + j as f64 * step,
+                    top,
+                ]);
+            }
+        }
+        sizes.push(points.len() - before);
+    }
+    let pcd = dir.path().join("sweep.pcd");
+    let mut text = format!(
+        "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\n\
+         TYPE F F F\nCOUNT 1 1 1\nWIDTH {n}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {n}\n\
+         DATA ascii\n",
+        n = points.len()
+    );
+    for p in &points {
+        text.push_str(&format!("{:.5} {:.5} {:.5}\n", p[0], p[1], p[2]));
+    }
+    std::fs::write(&pcd, text).unwrap();
+
+    let d = |n: &str| dir.path().join(n).display().to_string();
+    let model = tiny_model().display().to_string();
+    let out = calip3d(&[
+        "scene",
+        &pcd.display().to_string(),
+        "--up-axis",
+        "z",
+        "--classes",
+        "chair,table,lamp",
+        "--model",
+        &model,
+        "--device",
+        "cpu",
+        "--objects",
+        &d("objects.jsonl"),
+        "--out-cloud",
+        &d("labelled.ply"),
+        "--plot",
+        &d("top.png"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = json_lines(&std::fs::read_to_string(d("objects.jsonl")).unwrap());
+    assert_eq!(objects.len(), 3, "{objects:?}");
+    // Each box is one object at its place; a box's bottom row may go to the floor plane.
+    for ((c, _, top), size) in boxes.iter().zip(&sizes) {
+        let o = objects
+            .iter()
+            .find(|o| {
+                let m = o["centroid"].as_array().unwrap();
+                (m[0].as_f64().unwrap() - c[0]).abs() < 0.1
+                    && (m[1].as_f64().unwrap() - c[1]).abs() < 0.1
+            })
+            .unwrap_or_else(|| panic!("no object at {c:?}: {objects:?}"));
+        let n = o["points"].as_u64().unwrap() as usize;
+        assert!(n <= *size && n * 100 >= size * 95, "{n} of {size} points");
+        let max_z = o["bbox"]["max"][2].as_f64().unwrap();
+        assert!((max_z - top).abs() < 0.01, "{max_z} vs {top}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("plane"), "{stderr}");
+    // The labelled PLY keeps every point, with the scene's properties.
+    let labelled = std::fs::read(d("labelled.ply")).unwrap();
+    let header = String::from_utf8_lossy(&labelled[..labelled.len().min(2048)]).to_string();
+    assert!(
+        header.contains(&format!("element vertex {}", points.len())),
+        "{header}"
+    );
+    for prop in ["ClusterID", "calip3d_class", "calip3d_prob"] {
+        assert!(header.contains(prop), "{prop}: {header}");
+    }
+    assert!(std::fs::metadata(d("top.png")).unwrap().len() > 1000);
+    assert!(floor_points > 50_000);
+}
