@@ -45,7 +45,15 @@ static ALLOC: LimitedAlloc = LimitedAlloc;
 
 /// Reads `data` as a file with extension `ext`, as `calip3d::load::load` would. Errors are the
 /// expected outcome for most inputs; only an abort, a hang, or a panic that escapes is a finding.
+///
+/// With `CALIP3D_FUZZ_LAST=FILE` each input is first written to FILE, so that an input that kills
+/// the process before libFuzzer can save it (a stack overflow: its handler runs on the same
+/// stack) is still on disk; replay the run with the same `-seed` and seed corpus to get it.
 pub fn read(data: &[u8], ext: &str) {
+    static LAST: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    if let Some(path) = LAST.get_or_init(|| std::env::var_os("CALIP3D_FUZZ_LAST").map(Into::into)) {
+        let _ = std::fs::write(path, data);
+    }
     let opts = calip3d::load::LoadOptions::default();
     let _ = calip3d::load::load_bytes(data, ext, &opts);
 }

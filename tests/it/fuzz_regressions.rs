@@ -29,6 +29,14 @@ const FIXTURES: &[(&str, &str)] = &[
     // they checked another LASzip VLR than the one the decoder used, and a 4 GB layer was
     // allocated. The checks walk the VLRs from where the `las` crate reads them now.
     ("laz_header_size_short_4gib.laz", "claims layers of chunk 0"),
+    // Found by `fuzz/laz`: a point-format-1 LAZ whose GPS time stream keeps asking to switch
+    // time sequences; laz's v2 decompressor recursed once per switch until the stack overflowed
+    // (an abort: SIGSEGV under libFuzzer, "has overflowed its stack" in `calip3d info`). Bounded
+    // in the patched laz (patches/README.md).
+    (
+        "laz_gps_sequence_switch_recursion.laz",
+        "corrupt GPS time: the stream keeps switching sequences",
+    ),
 ];
 
 #[test]
