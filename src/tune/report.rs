@@ -8,6 +8,7 @@ use crate::classify::profile::TEST_SEARCH_STAMP;
 use crate::classify::{classes, Classifier, Scoring};
 use crate::error::{Error, Result};
 use crate::eval::EvalReport;
+use crate::load::dataset::{read_item, ItemSource};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -188,25 +189,27 @@ pub fn markdown(rows: &[ReportRow], dataset: &str, model: &str, projection: &str
     s
 }
 
-/// Encodes the evaluation files once, scores every row and writes the Markdown report
-/// atomically to `path`. `files` are `(file, label)` in the order of `class_arg`'s classes.
+/// Encodes the evaluation items once, scores every row and writes the Markdown report
+/// atomically to `path`. `items` are `(where, label)` in the order of `class_arg`'s classes, in
+/// any dataset layout (files, h5 shapes); `drop_background` as the evaluation's.
 pub fn write_eval_report(
     classifier: &Classifier,
     class_arg: &str,
     dataset: &str,
-    files: &[(std::path::PathBuf, usize)],
+    items: &[(ItemSource, usize)],
+    drop_background: bool,
     path: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<ReportRow>> {
-    let items: Vec<super::LabelledItem> = files
+    let items: Vec<super::LabelledItem> = items
         .iter()
-        .map(|(p, l)| super::LabelledItem {
-            id: p.display().to_string(),
-            source: crate::load::dataset::ItemSource::File(p.clone()),
+        .map(|(source, l)| super::LabelledItem {
+            id: source.to_string(),
+            source: source.clone(),
             label: *l,
         })
         .collect();
-    let source = FileList;
+    let source = ItemList { drop_background };
     let encoded = super::encode_items(classifier, &source, &items, |n| progress(n, items.len()))?;
     let rows = report_rows(classifier, &encoded, class_arg)?;
     let text = markdown(
@@ -222,10 +225,12 @@ pub fn write_eval_report(
     Ok(rows)
 }
 
-/// Items that are files already listed; only [`SplitSource::load`] is used.
-struct FileList;
+/// Items already listed; only [`SplitSource::load`] is used.
+struct ItemList {
+    drop_background: bool,
+}
 
-impl super::SplitSource for FileList {
+impl super::SplitSource for ItemList {
     fn name(&self) -> String {
         String::new()
     }
@@ -234,5 +239,12 @@ impl super::SplitSource for FileList {
     }
     fn items(&self, _split: super::Split) -> Result<Vec<super::LabelledItem>> {
         Ok(Vec::new())
+    }
+    fn load(
+        &self,
+        item: &super::LabelledItem,
+        options: &crate::load::LoadOptions,
+    ) -> Result<crate::PointCloud> {
+        Ok(read_item(&item.source, self.drop_background, options)?)
     }
 }

@@ -36,7 +36,11 @@ pub trait SplitSource: Sync {
     fn items(&self, split: Split) -> Result<Vec<LabelledItem>>;
     /// Reads one item.
     fn load(&self, item: &LabelledItem, options: &LoadOptions) -> Result<PointCloud> {
-        Ok(crate::load::dataset::read_item(&item.source, options)?)
+        Ok(crate::load::dataset::read_item(
+            &item.source,
+            false,
+            options,
+        )?)
     }
 }
 

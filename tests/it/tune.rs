@@ -671,6 +671,25 @@ fn tune_reads_the_training_split_of_hdf5_layouts() {
     assert_eq!(p["searched_on"]["split"], "train");
     assert_eq!(p["searched_on"]["split_size"], train.items().len());
     assert_eq!(p["search_on_test"], false);
+    // eval --report on the h5 test split of the committed fixture, with that profile.
+    let report = dir.path().join("report.md");
+    let fixture = test_data("datasets/modelnet40_ply_hdf5_2048");
+    let mut ev = vec!["eval", fixture.to_str().unwrap(), "--classes", "dataset"];
+    ev.extend(base_args(&m));
+    ev.extend([
+        "--profile",
+        out.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    run_ok(&ev);
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("| CALIP + profile |"), "{text}");
+    assert!(text.contains("train split of"), "{text}");
+    assert!(
+        text.contains("(6 clouds)"),
+        "the h5 test split's 6 shapes: {text}"
+    );
     // --split test needs the flag; with it, the missing test files are named.
     let mut args = tune(&modelnet, "dataset", &dir.path().join("t.json"));
     args.extend(["--split".into(), "test".into(), "--search-on-test".into()]);

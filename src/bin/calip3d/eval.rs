@@ -5,7 +5,7 @@ use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
 use calip3d::eval::plot::write_confusion_png;
 use calip3d::eval::{evaluate, EvalOptions, EvalReport, PredictionRecord, PredictionsFile};
-use calip3d::load::dataset::{Dataset, DatasetOptions, ItemSource, Split};
+use calip3d::load::dataset::{Dataset, DatasetOptions, Split};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,25 +112,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         file.finish()?;
     }
     if let Some(report) = &args.report {
-        // The report re-scores the same files; it reads files, not shapes inside h5 files.
-        let files = dataset
+        // The report re-scores the same items (files or h5 shapes).
+        let items: Vec<_> = dataset
             .items()
             .iter()
             .zip(&labels)
-            .map(|(item, &label)| match &item.source {
-                ItemSource::File(path) => Ok((path.clone(), label)),
-                other => Err(anyhow::anyhow!(
-                    "--report: {other}: reports work on datasets of files (a folder per class, \
-                     ModelNet's OFF tree) for now"
-                )),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|(item, &label)| (item.source.clone(), label))
+            .collect();
         let dir = args.dir.display().to_string();
         calip3d::tune::report::write_eval_report(
             &classifier,
             &class_arg,
             &dir,
-            &files,
+            &items,
+            args.no_background,
             report,
             &mut |_, _| {},
         )?;

@@ -684,15 +684,21 @@ fn read_class_names(path: &Path) -> Result<Vec<String>, DatasetError> {
 /// A cloud from one shape's `x y z` rows, kept as the point readers keep theirs (the seeded
 /// reservoir over the finite points, re-centred in f64), so that the same points give the same
 /// cloud whatever file they came from. `keep`: the shape's mask, −1 dropping a point.
-/// Reads one item on its own (an h5 shape with its background points, as stored): for callers
-/// that hold items rather than a [`Dataset`], such as tuning's split sources.
-pub fn read_item(source: &ItemSource, opts: &LoadOptions) -> Result<PointCloud, LoadError> {
+/// Reads one item on its own, for callers that hold items rather than a [`Dataset`] (tuning's
+/// split sources, the evaluation report); `drop_background` as [`DatasetOptions`]'s.
+pub fn read_item(
+    source: &ItemSource,
+    drop_background: bool,
+    opts: &LoadOptions,
+) -> Result<PointCloud, LoadError> {
     match source {
         ItemSource::File(p) => super::load(p, opts),
         ItemSource::Text(p) => read_xyz_normals(p, opts),
-        ItemSource::Hdf5 { file, index } => read_hdf5_rows(file, *index..index + 1, false, opts)?
-            .pop()
-            .expect("one row read"),
+        ItemSource::Hdf5 { file, index } => {
+            read_hdf5_rows(file, *index..index + 1, drop_background, opts)?
+                .pop()
+                .expect("one row read")
+        }
     }
 }
 
