@@ -369,7 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     try:
         ok, failed = run(args)
-    except (UsageError, calip3d.Calip3dError, NotImplementedError, ValueError) as e:
+    except (UsageError, calip3d.Calip3dError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except Exception as e:  # Ray wraps what failed inside an actor

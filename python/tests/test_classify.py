@@ -152,8 +152,10 @@ def test_errors_are_exceptions_with_calip3ds_messages(classifier, shared, tmp_pa
         classifier.classify_many([cloud(100, 1), np.zeros((3, 2))], CLASSES)
     with pytest.raises(ValueError, match="up_axis"):
         classifier.classify(cloud(100, 1), CLASSES, up_axis="x")
-    with pytest.raises(NotImplementedError, match="scene"):
-        classifier.scene(cloud(100, 1), CLASSES)
+    with pytest.raises(ValueError, match="up_axis"):
+        classifier.scene(cloud(100, 1), CLASSES, up_axis="x")
+    with pytest.raises(calip3d.LoadError, match="no/such/tile.laz"):
+        classifier.scene("no/such/tile.laz", CLASSES)
     assert issubclass(calip3d.LoadError, calip3d.Calip3dError)
     assert issubclass(calip3d.Calip3dError, RuntimeError)
 
