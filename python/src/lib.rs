@@ -650,17 +650,12 @@ impl Classifier {
             .map_err(py_err)?;
         let name = file.clone().unwrap_or_default();
         let top_k = top_k.unwrap_or(self.top_k);
-        // The CLI's JSON, through its text (as prediction_dict, for the same floats).
-        let text =
-            |v: Value| -> Value { serde_json::from_str(&v.to_string()).expect("records are JSON") };
-        let mut dict = text(calip3d::scene::summary_json(
-            &name,
-            Ok((&scene, cloud.len())),
-        ));
+        // The very values the CLI prints into its objects file (these are already JSON values).
+        let mut dict = calip3d::scene::summary_json(&name, Ok((&scene, cloud.len())));
         let objects: Vec<Value> = scene
             .objects
             .iter()
-            .map(|o| text(calip3d::scene::object_json(&name, o, top_k)))
+            .map(|o| calip3d::scene::object_json(&name, o, top_k))
             .collect();
         if let Value::Object(map) = &mut dict {
             map.remove("record");
