@@ -10,6 +10,7 @@
 //! both).
 
 use calip3d::encode::kernels::cpu_features;
+use calip3d::encode::precision::row_cosines;
 use calip3d::encode::random::{write_random_clip, ClipArch};
 use calip3d::encode::{ClipEncoder, Precision};
 use candle_core::{Device, Tensor};
@@ -35,20 +36,8 @@ fn pixels(n: usize, s: usize) -> candle_core::Result<Tensor> {
 }
 
 /// Smallest row cosine of `a` and `b` over the last dimension.
-fn min_cosine(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
-    let c = a.dim(candle_core::D::Minus1)?;
-    let (a, b) = (
-        a.reshape(((), c))?.to_vec2::<f32>()?,
-        b.reshape(((), c))?.to_vec2::<f32>()?,
-    );
-    Ok(a.iter()
-        .zip(&b)
-        .map(|(a, b)| {
-            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            dot / (n(a) * n(b))
-        })
-        .fold(f32::INFINITY, f32::min))
+fn min_cosine(a: &Tensor, b: &Tensor) -> anyhow::Result<f32> {
+    Ok(row_cosines(a, b)?.into_iter().fold(f32::INFINITY, f32::min))
 }
 
 fn main() -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 """Whole-process wall time and peak RSS (`/usr/bin/time -v`) of `calip3d classify --classes
 modelnet40` against the PyTorch + transformers pipeline (scripts/bench_classify_torch.py, model load
 included) on the same random ViT-B/32 and the same clouds, 2 threads each, run interleaved
-(calip3d, PyTorch, calip3d, ...) so that a noisy machine moves both alike; then the fidelity of
+(calip3d, PyTorch, calip3d, ...) so that a noisy machine moves both alike, plus a calip3d f32 row
+with an empty text-feature cache (PyTorch encodes the prompts on every run); then the fidelity of
 `--precision bf16|int8` to f32 on those clouds (largest logit difference, top-1 agreement).
 
     python3 scripts/bench_e2e.py [--bin target/release/calip3d] [--rounds 3] [--clouds 12]
@@ -93,6 +94,11 @@ def main():
         for name, fs in cases:
             for prec in precisions:
                 results.setdefault((name, f"calip3d {prec}"), []).append(timed(calip(prec, fs), env)[:2])
+            # The PyTorch pipeline encodes the prompts on every run; so does calip3d with an empty
+            # text-feature cache (a first run, or --no-cache users).
+            cold = dict(env, CALIP3D_CACHE_DIR=tempfile.mkdtemp(dir=tmp, prefix="cold-cache-"))
+            results.setdefault((name, "calip3d f32, cold text cache"), []).append(
+                timed(calip("f32", fs), cold)[:2])
             if not args.skip_torch:
                 results.setdefault((name, "PyTorch fp32"), []).append(timed(torch_cmd(fs), env)[:2])
     print(f"\n| case | run | wall s (median of {args.rounds}) | peak RSS MB | wall / PyTorch |")

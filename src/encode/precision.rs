@@ -7,7 +7,9 @@
 //! Layer norms, softmax, the activation and all other work stay in f32 in every mode; the text
 //! tower is always f32. Measured fidelity is in BENCHMARKS.md.
 
+use super::error::ModelError;
 use super::kernels::bf16;
+use candle_core::Tensor;
 
 /// Arithmetic of the vision tower's matrix products (default [`Precision::F32`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -62,6 +64,38 @@ impl std::str::FromStr for Precision {
     }
 }
 
+/// The cosine of each pair of matching rows of `a` and `b` over their last dimension (features of
+/// one input in two precisions, say), `a` and `b` of the same shape. Zero rows give NaN.
+///
+/// ```
+/// use calip3d::encode::precision::row_cosines;
+/// use candle_core::{Device, Tensor};
+/// let a = Tensor::new(&[[1f32, 0.0], [0.0, 2.0]], &Device::Cpu)?;
+/// let b = Tensor::new(&[[3f32, 0.0], [1.0, 1.0]], &Device::Cpu)?;
+/// let c = row_cosines(&a, &b)?;
+/// assert!((c[0] - 1.0).abs() < 1e-6 && (c[1] - 0.5f32.sqrt()).abs() < 1e-6);
+/// # Ok::<(), calip3d::encode::ModelError>(())
+/// ```
+pub fn row_cosines(a: &Tensor, b: &Tensor) -> Result<Vec<f32>, ModelError> {
+    if a.dims() != b.dims() {
+        return Err(ModelError::Input(format!(
+            "cosines of rows of shapes {:?} and {:?}",
+            a.dims(),
+            b.dims()
+        )));
+    }
+    let c = a.dim(candle_core::D::Minus1)?;
+    let (a, b) = (
+        a.reshape(((), c))?.to_vec2::<f32>()?,
+        b.reshape(((), c))?.to_vec2::<f32>()?,
+    );
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    Ok(a.iter()
+        .zip(&b)
+        .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +109,18 @@ mod tests {
         assert!("fp8".parse::<Precision>().unwrap_err().contains("fp8"));
         assert_eq!(Precision::F32.effective(), Precision::F32);
         assert_eq!(Precision::Int8.effective(), Precision::Int8);
+    }
+
+    #[test]
+    fn row_cosines_pair_rows_and_refuse_other_shapes() {
+        let dev = candle_core::Device::Cpu;
+        let a = Tensor::new(&[[[1f32, 2.0, 3.0], [1.0, 0.0, 0.0]]], &dev).unwrap();
+        let b = Tensor::new(&[[[-2f32, -4.0, -6.0], [0.0, 5.0, 0.0]]], &dev).unwrap();
+        let c = row_cosines(&a, &b).unwrap();
+        assert_eq!(c.len(), 2);
+        assert!((c[0] + 1.0).abs() < 1e-6, "{c:?}");
+        assert_eq!(c[1], 0.0);
+        let wrong = Tensor::new(&[[1f32, 2.0]], &dev).unwrap();
+        assert!(row_cosines(&a, &wrong).is_err());
     }
 }

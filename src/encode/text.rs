@@ -67,21 +67,41 @@ impl TextTower {
             }
             flat.extend_from_slice(row);
         }
+        if eot.len() != n || eot.iter().any(|&e| e >= t) {
+            return Err(ModelError::Input(format!(
+                "{} end-of-text positions below {t} for {n} rows",
+                eot.len()
+            )));
+        }
+        // The mask is causal, so no position attends to a later one: cutting every row after the
+        // last end-of-text token of the batch leaves the picked states as they were, and a
+        // prompt of 15 tokens costs 15 positions instead of 77.
+        let len = eot.iter().max().map_or(t, |&e| e + 1);
+        let flat: Vec<u32> = flat
+            .chunks(t)
+            .flat_map(|row| &row[..len])
+            .copied()
+            .collect();
         let device = self.token_embedding.device();
-        let idx = Tensor::from_vec(flat, n * t, device)?;
+        let idx = Tensor::from_vec(flat, n * len, device)?;
         let x = self
             .token_embedding
             .index_select(&idx, 0)?
-            .reshape((n, t, ()))?
-            .broadcast_add(&self.position_embedding.unsqueeze(0)?)?;
-        let x = self.encoder.forward(&x, Some(&self.causal_mask))?;
+            .reshape((n, len, ()))?
+            .broadcast_add(&self.position_embedding.narrow(0, 0, len)?.unsqueeze(0)?)?;
+        let mask = self
+            .causal_mask
+            .narrow(0, 0, len)?
+            .narrow(1, 0, len)?
+            .contiguous()?;
+        let x = self.encoder.forward(&x, Some(&mask))?;
         let rows: Vec<u32> = eot
             .iter()
             .enumerate()
-            .map(|(i, &e)| (i * t + e) as u32)
+            .map(|(i, &e)| (i * len + e) as u32)
             .collect();
         let picked = x
-            .reshape((n * t, ()))?
+            .reshape((n * len, ()))?
             .index_select(&Tensor::from_vec(rows, n, device)?, 0)?;
         self.projection.forward(&self.final_ln.forward(&picked)?)
     }

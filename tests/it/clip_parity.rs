@@ -99,6 +99,30 @@ fn text_features_match_transformers() {
     assert!(max_norm_ratio_error(&t, &r["text_embeds"]) < 1e-4);
 }
 
+/// Each text alone: the tower then runs only up to that text's end-of-text token (short prompts
+/// skip most of the 77 positions), and must still give transformers' full-context feature.
+#[test]
+fn text_features_of_each_text_alone_match_transformers() {
+    let clip = tiny();
+    let r = reference();
+    let texts = texts();
+    let lengths: Vec<usize> = texts
+        .iter()
+        .map(|t| clip.tokenizer().unwrap().encode(t).unwrap().eot + 1)
+        .collect();
+    assert!(
+        lengths.iter().any(|&l| l < 20) && lengths.contains(&77),
+        "the reference texts should include short and over-long ones: {lengths:?}"
+    );
+    for (i, text) in texts.iter().enumerate() {
+        let alone = clip.encode_texts(std::slice::from_ref(text)).unwrap();
+        let want = r["text_embeds"].narrow(0, i, 1).unwrap();
+        let d = max_diff_normalised(&alone, &want);
+        assert!(d < 1e-4, "{text:?} (length {}): differs by {d}", lengths[i]);
+        assert!(max_norm_ratio_error(&alone, &want) < 1e-4);
+    }
+}
+
 #[test]
 fn token_ids_fed_to_the_text_tower_match_transformers() {
     let clip = tiny();

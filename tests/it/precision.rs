@@ -3,6 +3,7 @@
 //! top-1 class are compared. Behaviour only; speed is in benches/clip.rs.
 
 use calip3d::classify::{classes::ClassSpec, Classifier};
+use calip3d::encode::precision::row_cosines;
 use calip3d::encode::random::{write_random_clip, ClipArch};
 use calip3d::encode::{ClipEncoder, Precision};
 use calip3d::project::DeviceChoice;
@@ -25,17 +26,9 @@ fn pixels(n: usize) -> Tensor {
 
 /// Smallest row cosine between `a` and `b` over the last dimension.
 fn min_cosine(a: &Tensor, b: &Tensor) -> f32 {
-    let c = a.dim(candle_core::D::Minus1).unwrap();
-    let a = a.reshape(((), c)).unwrap().to_vec2::<f32>().unwrap();
-    let b = b.reshape(((), c)).unwrap().to_vec2::<f32>().unwrap();
-    a.iter()
-        .zip(&b)
-        .map(|(a, b)| {
-            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-            let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-            dot / (na * nb)
-        })
+    row_cosines(a, b)
+        .unwrap()
+        .into_iter()
         .fold(f32::INFINITY, f32::min)
 }
 
