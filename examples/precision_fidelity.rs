@@ -70,29 +70,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let projected = reference.project(&[&points])?;
-        let mut f32_features: Option<ViewFeatures> = None;
-        let mut f32_logits = Vec::new();
-        for ((classifier, classes), result) in classifiers.iter().zip(&class_sets).zip(&mut results)
-        {
-            let features = classifier.encode(&projected.batch)?;
-            let logits = classifier.score_features(&features, classes)?[0]
-                .logits
-                .clone();
-            let reference = f32_features.get_or_insert_with(|| features.clone());
-            if f32_logits.is_empty() {
-                f32_logits = logits.clone();
-            }
+        // Every precision's features and logits on the same views; the first run is f32's.
+        let runs = classifiers
+            .iter()
+            .zip(&class_sets)
+            .map(|(classifier, classes)| {
+                let features = classifier.encode(&projected.batch)?;
+                let logits = classifier.score_features(&features, classes)?[0]
+                    .logits
+                    .clone();
+                Ok((features, logits))
+            })
+            .collect::<calip3d::Result<Vec<(ViewFeatures, Vec<f32>)>>>()?;
+        let (f32_features, f32_logits) = &runs[0];
+        for ((features, logits), result) in runs.iter().zip(&mut results) {
             result.files += 1;
-            result.same_top1 += usize::from(argmax(&logits) == argmax(&f32_logits));
+            result.same_top1 += usize::from(argmax(logits) == argmax(f32_logits));
             result
                 .global
-                .extend(row_cosines(&features.global, &reference.global)?);
+                .extend(row_cosines(&features.global, &f32_features.global)?);
             result
                 .spatial
-                .extend(row_cosines(&features.spatial, &reference.spatial)?);
+                .extend(row_cosines(&features.spatial, &f32_features.spatial)?);
             let diff = logits
                 .iter()
-                .zip(&f32_logits)
+                .zip(f32_logits)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
             result.max_logit_diff.push(diff);

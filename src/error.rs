@@ -61,3 +61,11 @@ pub enum Error {
 
 /// calip3d's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error for a panic contained while doing `what` (e.g. "reading or projecting") to
+    /// `source` (a file, an h5 shape), so that the run goes on with the other inputs.
+    pub(crate) fn panicked_while(source: impl std::fmt::Display, what: &str) -> Error {
+        Error::Internal(format!("{source}: internal error while {what}"))
+    }
+}

@@ -36,6 +36,7 @@ pub mod atomic;
 pub mod attend;
 pub mod classify;
 pub mod cloud;
+mod csv;
 pub mod encode;
 pub mod eval;
 pub mod load;

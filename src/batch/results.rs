@@ -189,7 +189,7 @@ impl Record {
                     .iter()
                     .map(|t| format!("{}:{:.6}", t.class, t.probability))
                     .collect();
-                csv_row(&[
+                crate::csv::row(&[
                     &r.file,
                     "true",
                     class,
@@ -199,7 +199,7 @@ impl Record {
                     r.stamp.as_deref().unwrap_or(""),
                 ])
             }
-            Record::Failed(f) => csv_row(&[&f.file, "false", "", "", "", &f.error, ""]),
+            Record::Failed(f) => crate::csv::row(&[&f.file, "false", "", "", "", &f.error, ""]),
         }
     }
 }
@@ -572,7 +572,7 @@ fn final_file(line: &str, format: ResultsFormat) -> Option<String> {
             FileRecord::is_final(&record).then(|| record.file().to_string())
         }
         ResultsFormat::Csv => {
-            let fields = parse_csv_row(line)?;
+            let fields = crate::csv::parse_row(line)?;
             // A complete row has all seven fields; a cut-short last line has fewer.
             let crashed = fields.get(5).is_some_and(|e| e.ends_with(READER_CRASHED));
             (fields.len() == 7 && (fields[1] == "true" || crashed)).then(|| fields[0].clone())
@@ -584,50 +584,9 @@ fn is_ok_line(line: &str, format: ResultsFormat) -> bool {
     match format {
         ResultsFormat::Jsonl => Record::from_json_line(line).is_some_and(|r| r.is_ok()),
         ResultsFormat::Csv => {
-            parse_csv_row(line).is_some_and(|f| f.get(1).is_some_and(|ok| ok == "true"))
+            crate::csv::parse_row(line).is_some_and(|f| f.get(1).is_some_and(|ok| ok == "true"))
         }
     }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn csv_row(fields: &[&str]) -> String {
-    fields
-        .iter()
-        .map(|f| csv_field(f))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Parses one CSV row (RFC 4180 quoting, no embedded newlines); None if a quote is unterminated.
-pub(super) fn parse_csv_row(line: &str) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') if cur.is_empty() => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut cur)),
-            (_, c) => cur.push(c),
-        }
-    }
-    if quoted {
-        return None;
-    }
-    fields.push(cur);
-    Some(fields)
 }
 
 #[cfg(test)]
@@ -785,7 +744,7 @@ mod tests {
     #[test]
     fn csv_rows_quote_and_parse_back() {
         let line = ok_record("x, \"y\".ply").to_csv_row();
-        let fields = parse_csv_row(&line).unwrap();
+        let fields = crate::csv::parse_row(&line).unwrap();
         assert_eq!(fields[0], "x, \"y\".ply");
         assert_eq!(fields[1], "true");
         assert_eq!(fields[2], "chair");
@@ -796,7 +755,7 @@ mod tests {
             unreachable!()
         };
         stamped.stamp = Some("SEARCHED ON THE TEST SET".into());
-        let fields = parse_csv_row(&Record::Ok(stamped).to_csv_row()).unwrap();
+        let fields = crate::csv::parse_row(&Record::Ok(stamped).to_csv_row()).unwrap();
         assert_eq!(fields.len(), 7);
         assert_eq!(fields[6], "SEARCHED ON THE TEST SET");
     }

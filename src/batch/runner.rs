@@ -120,10 +120,10 @@ pub fn run_batch_observed(
                     read_and_project(classifier, path, observer)
                 }))
                 .unwrap_or_else(|_| {
-                    Err(Error::Internal(format!(
-                        "{}: internal error while reading or projecting",
-                        path.display()
-                    )))
+                    Err(Error::panicked_while(
+                        path.display(),
+                        "reading or projecting",
+                    ))
                 });
                 if tx.send(Projected { file: i, outcome }).is_err() {
                     break;

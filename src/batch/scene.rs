@@ -3,7 +3,7 @@
 //! its records (one per object, then a summary) are one [`FileRecord`] of the results file, so
 //! the journal, `--resume` and the atomic results file work as for `calip3d batch`.
 
-use super::results::{parse_csv_row, FileRecord, KeptRecord, ResultsFormat, READER_CRASHED};
+use super::results::{FileRecord, KeptRecord, ResultsFormat, READER_CRASHED};
 use super::ReadObserver;
 use crate::classify::{ClassSet, Classifier};
 use crate::cloud::PointCloud;
@@ -82,7 +82,7 @@ fn line_info(line: &str, format: ResultsFormat) -> Option<LineInfo> {
             })
         }
         ResultsFormat::Csv => {
-            let fields = parse_csv_row(line)?;
+            let fields = crate::csv::parse_row(line)?;
             let columns = crate::scene::CSV_HEADER.split(',').count();
             // A row cut short by a kill has fewer fields; the header row is neither kind.
             if fields.len() != columns || !matches!(fields[0].as_str(), "object" | "summary") {
@@ -166,12 +166,7 @@ impl FileRecord for SceneFileRecord {
 
 /// A contained panic as an error that names the file.
 fn contained<T>(path: &Path, what: &str, r: std::thread::Result<Result<T>>) -> Result<T> {
-    r.unwrap_or_else(|_| {
-        Err(Error::Internal(format!(
-            "{}: internal error while {what}",
-            path.display()
-        )))
-    })
+    r.unwrap_or_else(|_| Err(Error::panicked_while(path.display(), what)))
 }
 
 /// One file's scene, with the cloud it was computed on (to write labels back, plot, …).

@@ -89,10 +89,10 @@ pub fn evaluate(
                     }))
                     .unwrap_or_else(|_| {
                         unit.clone().all(|item| {
-                            let error = Error::Internal(format!(
-                                "{}: internal error while reading or projecting",
-                                dataset.items()[item].source
-                            ));
+                            let error = Error::panicked_while(
+                                &dataset.items()[item].source,
+                                "reading or projecting",
+                            );
                             tx.send(Projected::Failed { item, error }).is_ok()
                         })
                     });

@@ -91,14 +91,6 @@ pub fn summary_json(file: &str, outcome: Result<(&Scene, usize), &str>) -> Value
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn joined<T: ToString>(v: impl IntoIterator<Item = T>) -> String {
     v.into_iter()
         .map(|x| x.to_string())
@@ -111,17 +103,17 @@ fn object_csv(file: &str, o: &SceneObject, top_k: usize) -> String {
     let top = joined(p.top(top_k).into_iter().map(|(c, pr)| format!("{c}:{pr}")));
     let mut cols = vec![
         "object".to_string(),
-        csv_field(file),
+        crate::csv::field(file),
         o.cluster_id.to_string(),
     ];
     cols.push(o.points.to_string());
     cols.extend(o.centroid.iter().map(|v| v.to_string()));
     cols.extend(o.bounds.min.iter().map(|v| v.to_string()));
     cols.extend(o.bounds.max.iter().map(|v| v.to_string()));
-    cols.push(csv_field(o.class()));
+    cols.push(crate::csv::field(o.class()));
     cols.push(o.probability().to_string());
-    cols.push(csv_field(&top));
-    cols.push(csv_field(&joined(p.classes.iter())));
+    cols.push(crate::csv::field(&top));
+    cols.push(crate::csv::field(&joined(p.classes.iter())));
     cols.push(joined(p.logits.iter()));
     cols.push(String::new());
     cols.push(String::new());
@@ -133,10 +125,14 @@ fn summary_csv(file: &str, outcome: Result<(&Scene, usize), &str>) -> String {
     match outcome {
         Ok((scene, points)) => format!(
             "summary,{},,{points},{empty},,,{},",
-            csv_field(file),
+            crate::csv::field(file),
             scene.objects.len()
         ),
-        Err(e) => format!("summary,{},,,{empty},,,,{}", csv_field(file), csv_field(e)),
+        Err(e) => format!(
+            "summary,{},,,{empty},,,,{}",
+            crate::csv::field(file),
+            crate::csv::field(e)
+        ),
     }
 }
 

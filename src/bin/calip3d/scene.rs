@@ -17,7 +17,8 @@ use std::process::ExitCode;
 /// Ground methods on the command line.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum GroundArg {
-    /// classified when the file has ASPRS class-2 points, else smrf (z-up) or plane.
+    /// classified when the file has ASPRS class-2 points, else smrf (z-up and at least SMRF's
+    /// window, 18 m, across) or plane.
     Auto,
     /// The file's ASPRS classes: 2 ground, 7 and 18 noise.
     Classified,

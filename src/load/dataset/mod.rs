@@ -681,9 +681,6 @@ fn read_class_names(path: &Path) -> Result<Vec<String>, DatasetError> {
     Ok(names)
 }
 
-/// A cloud from one shape's `x y z` rows, kept as the point readers keep theirs (the seeded
-/// reservoir over the finite points, re-centred in f64), so that the same points give the same
-/// cloud whatever file they came from. `keep`: the shape's mask, −1 dropping a point.
 /// Reads one item on its own, for callers that hold items rather than a [`Dataset`] (tuning's
 /// split sources, the evaluation report); `drop_background` as [`DatasetOptions`]'s.
 pub fn read_item(
@@ -731,6 +728,9 @@ fn read_hdf5_rows(
         .collect())
 }
 
+/// A cloud from one shape's `x y z` rows, kept as the point readers keep theirs (the seeded
+/// reservoir over the finite points, re-centred in f64), so that the same points give the same
+/// cloud whatever file they came from. `keep`: the shape's mask, −1 dropping a point.
 fn rows_to_cloud(
     xyz: &[f32],
     keep: Option<&[i64]>,
