@@ -20,7 +20,7 @@ fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q "maturin>=1.5,<2" "pytest>=7" "numpy>=1.21" "pyarrow>=14" "ray[data]>=2.40"
+"$PY" -m pip install -q "maturin>=1.5,<2" "pytest>=7" "numpy>=1.21" "pyarrow>=14" "ray[data]>=2.40" "laspy>=2.4"
 
 # The CLI the tests compare against (already built by `cargo test`; a no-op then).
 cargo build --bin calip3d

@@ -156,6 +156,41 @@ impl PointCloud {
         }
     }
 
+    /// A cloud from points in f64 (e.g. UTM coordinates): non-finite points are dropped and
+    /// counted, and the rest are re-centred on their bounding box's centre in f64 before going to
+    /// f32, exactly as the file readers do. `meta.offset` holds that centre and `meta.bounds` the
+    /// points' bounds, so `positions()[i] + offset` is the caller's point to f32 precision.
+    ///
+    /// ```
+    /// # use calip3d::{PointCloud, UpAxis};
+    /// let cloud = PointCloud::from_f64_points([[500_000.0, 4_000_000.0, 10.0], [500_002.0, 4_000_004.0, 12.0]], UpAxis::Z);
+    /// assert_eq!(cloud.meta.offset, [500_001.0, 4_000_002.0, 11.0]);
+    /// assert_eq!(cloud.positions()[0].coords.as_slice(), &[-1.0, -2.0, -1.0]);
+    /// ```
+    pub fn from_f64_points(points: impl IntoIterator<Item = [f64; 3]>, up_axis: UpAxis) -> Self {
+        let mut bounds = None;
+        let mut dropped = 0u64;
+        let kept: Vec<[f64; 3]> = points
+            .into_iter()
+            .filter(|p| {
+                let keep = p.iter().all(|c| c.is_finite());
+                dropped += u64::from(!keep);
+                if keep {
+                    crate::load::extend_bounds(&mut bounds, p);
+                }
+                keep
+            })
+            .collect();
+        let mut meta = SourceMeta::memory(kept.len() as u64 + dropped);
+        meta.dropped_non_finite = dropped;
+        meta.bounds = bounds;
+        let (positions, offset) = recentre(&kept, bounds.as_ref());
+        meta.offset = offset;
+        let mut cloud = Self::from_points(positions, up_axis);
+        cloud.meta = meta;
+        cloud
+    }
+
     /// A cloud from a flat `x0 y0 z0 x1 y1 z1 …` buffer (e.g. a ROS `PointCloud2` payload).
     /// Trailing values that do not make a whole point are ignored.
     pub fn from_xyz(xyz: &[f32], up_axis: UpAxis) -> Self {
@@ -260,4 +295,25 @@ mod tests {
         let c = PointCloud::from_xyz(&[1.0, 2.0, 3.0], UpAxis::Z);
         assert_eq!(c.y_up_positions(), vec![Point3::new(1.0, 3.0, -2.0)]);
     }
+}
+
+/// The one f64 re-centring of calip3d: subtracts the centre of `bounds` (the origin without
+/// bounds) from every point in f64, then rounds to f32. Returns the positions and the centre, the
+/// offset a cloud's metadata keeps so that results can be reported in the source's coordinates.
+pub(crate) fn recentre(
+    points: &[[f64; 3]],
+    bounds: Option<&Bounds>,
+) -> (Vec<Point3<f32>>, [f64; 3]) {
+    let offset = bounds.map_or([0.0; 3], |b| [0, 1, 2].map(|k| (b.min[k] + b.max[k]) / 2.0));
+    let positions = points
+        .iter()
+        .map(|p| {
+            Point3::new(
+                (p[0] - offset[0]) as f32,
+                (p[1] - offset[1]) as f32,
+                (p[2] - offset[2]) as f32,
+            )
+        })
+        .collect();
+    (positions, offset)
 }

@@ -69,3 +69,39 @@ impl Error {
         Error::Internal(format!("{source}: internal error while {what}"))
     }
 }
+
+/// The message of an error and its causes, for people: each link of `chain` (an error, then its
+/// sources) joined by ": ", leaving out a cause whose message the text already holds.
+///
+/// Many errors quote their cause in their own message (`"{path}: {source}"`) *and* return it as
+/// their `source()`, so that a program can still match on it; printing the chain naively (as
+/// anyhow's `{:#}` does) then says the cause twice: `a.safetensors: No such file or directory
+/// (os error 2): No such file or directory (os error 2)`. The CLI and the Python package print
+/// errors through this function.
+///
+/// ```
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+/// let err = calip3d::Error::Io { path: "a.bin".into(), source: io };
+/// assert_eq!(calip3d::error_message(&err), "a.bin: no such file");
+/// ```
+pub fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
+    chain_message(std::iter::successors(Some(error), |e| e.source()))
+}
+
+/// [`error_message`] for a chain given link by link (e.g. `anyhow::Error::chain`).
+pub fn chain_message<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut text = String::new();
+    for link in chain {
+        let message = link.to_string();
+        if message.is_empty() || text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}

@@ -49,7 +49,7 @@ pub use cloud::{Bounds, Format, LengthMismatch, PointCloud, SourceMeta, UpAxis};
 pub mod batch;
 mod error;
 
-pub use error::{Error, Result};
+pub use error::{chain_message, error_message, Error, Result};
 
 use std::cell::Cell;
 

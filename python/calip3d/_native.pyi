@@ -180,8 +180,8 @@ class Classifier:
         paths: Sequence[StrPath],
         classes: Classes,
         *,
-        jobs: int = 2,
-        views_per_encode: int = 64,
+        jobs: Optional[int] = None,
+        views_per_encode: Optional[int] = None,
         top_k: Optional[int] = None,
     ) -> list[Record]:
         """Classifies many files with calip3d's batch pipeline, one record per path, in order.

@@ -5,7 +5,8 @@
 //! fields of `calip3d classify --json` (`Prediction::record`) or of a `calip3d batch` record.
 
 use calip3d::attend::CalipParams;
-use calip3d::batch::{record, run_batch, BatchOptions, Record};
+use calip3d::batch::{record, run_batch, Record};
+use calip3d::classify::StreamOptions;
 use calip3d::classify::{
     classes, ClassSet, Classifier as RustClassifier, Prediction, DEFAULT_MODEL,
 };
@@ -13,8 +14,6 @@ use calip3d::load::LoadOptions;
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::scene::SceneOptions;
 use calip3d::{PointCloud, UpAxis};
-use nalgebra::Point3;
-use numpy::ndarray::ArrayView1;
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -167,9 +166,9 @@ impl ClassesArg {
 }
 
 /// Points of a numpy `(N, 3)` array as a cloud, re-centred on their bounding box's centre in f64
-/// before going to f32 exactly as the file readers do, so that an array and a file holding the
-/// same points give the same logits (and UTM-sized coordinates keep their precision). The array
-/// is read in place; the only copy is the cloud the library needs.
+/// before going to f32 by [`PointCloud::from_f64_points`], as the file readers do: an array and a
+/// file holding the same points give the same logits, UTM-sized coordinates keep their precision,
+/// and the cloud's offset puts scene results back in the array's coordinates.
 fn cloud_from_array(obj: &Bound<'_, PyAny>, up_axis: UpAxis) -> PyResult<PointCloud> {
     fn build<T: Copy + Into<f64> + numpy::Element>(
         a: &PyReadonlyArray2<'_, T>,
@@ -183,32 +182,10 @@ fn cloud_from_array(obj: &Bound<'_, PyAny>, up_axis: UpAxis) -> PyResult<PointCl
             )));
         }
         let view = a.as_array();
-        let point = |r: ArrayView1<'_, T>| -> [f64; 3] { [r[0].into(), r[1].into(), r[2].into()] };
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for r in view.rows() {
-            let p = point(r);
-            if p.iter().all(|c| c.is_finite()) {
-                for k in 0..3 {
-                    lo[k] = lo[k].min(p[k]);
-                    hi[k] = hi[k].max(p[k]);
-                }
-            }
-        }
-        let centre = if lo[0].is_finite() {
-            [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0)
-        } else {
-            [0.0; 3]
-        };
-        Ok(PointCloud::from_points(
-            view.rows().into_iter().map(|r| {
-                let p = point(r);
-                Point3::new(
-                    (p[0] - centre[0]) as f32,
-                    (p[1] - centre[1]) as f32,
-                    (p[2] - centre[2]) as f32,
-                )
-            }),
+        Ok(PointCloud::from_f64_points(
+            view.rows()
+                .into_iter()
+                .map(|r| [r[0].into(), r[1].into(), r[2].into()]),
             up_axis,
         ))
     }
@@ -528,14 +505,14 @@ impl Classifier {
     /// views of several files are encoded together). A bad file never raises: it gets a record
     /// with ``ok: False`` and ``error``. Returns the records of ``calip3d batch``'s JSONL file,
     /// in the order of ``paths``.
-    #[pyo3(signature = (paths, classes, *, jobs = 2, views_per_encode = 64, top_k = None))]
+    #[pyo3(signature = (paths, classes, *, jobs = None, views_per_encode = None, top_k = None))]
     fn classify_files<'py>(
         &self,
         py: Python<'py>,
         paths: &Bound<'py, PyAny>,
         classes: &Bound<'py, PyAny>,
-        jobs: usize,
-        views_per_encode: usize,
+        jobs: Option<usize>,
+        views_per_encode: Option<usize>,
         top_k: Option<usize>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let files = paths
@@ -545,10 +522,12 @@ impl Classifier {
         let set = self.class_set(py, classes)?;
         let inner = &self.inner;
         let top_k = top_k.unwrap_or(self.top_k);
-        let options = BatchOptions {
-            jobs,
-            views_per_encode,
-        };
+        // The library's defaults, the CLI's: one source for both.
+        let defaults = StreamOptions::default();
+        let options = StreamOptions::new(
+            jobs.unwrap_or(defaults.jobs),
+            views_per_encode.unwrap_or(defaults.views_per_encode),
+        );
         let records = py
             .detach(|| -> calip3d::Result<Vec<Option<Value>>> {
                 // run_batch reports in completion order; put records back in input order.

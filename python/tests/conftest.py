@@ -60,5 +60,5 @@ def run_cli(cli: Path, *args, cwd=None, check_codes=(0,)) -> subprocess.Complete
 
 def cli_classify_json(cli: Path, *files, classes=CLASSES, extra=()) -> list:
     """`calip3d classify FILE... --json` as parsed objects, one per file."""
-    p = run_cli(cli, "classify", *files, "--classes", classes, "--json", "--quiet", *extra, check_codes=(0, 1))
+    p = run_cli(cli, "classify", *files, "--classes", classes, "--json", "--quiet", *extra, check_codes=(0, 2))
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]

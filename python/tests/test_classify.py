@@ -101,7 +101,7 @@ def test_classify_files_gives_the_batch_records_in_order(cli, classifier, shared
     np.testing.assert_allclose(got[0]["logits"], one["logits"], atol=1e-4)
     # The error rows carry the CLI's messages.
     for record in got[1:]:
-        p = run_cli(cli, "classify", record["file"], "--classes", CLASSES, "--quiet", check_codes=(1,))
+        p = run_cli(cli, "classify", record["file"], "--classes", CLASSES, "--quiet", check_codes=(2,))
         assert p.stderr.strip().splitlines()[-1] == f"error: {record['error']}"
         assert set(record) == {"file", "ok", "error"}
 

@@ -9,5 +9,5 @@ pub use results::{
     journal_path, FailedRecord, FileRecord, KeptRecord, Record, ResultsError, ResultsFile,
     ResultsFormat, ResultsSummary, Resume, READER_CRASHED,
 };
-pub use runner::{record, run_batch, run_batch_observed, BatchOptions, BatchSummary, ReadObserver};
+pub use runner::{record, run_batch, run_batch_observed, BatchSummary, ReadObserver};
 pub use scene::{run_scene_batch, run_scene_batch_observed, SceneFileOutcome, SceneFileRecord};

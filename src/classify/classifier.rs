@@ -430,7 +430,7 @@ impl Classifier {
         self.score_features(&features, classes)
     }
 
-    fn check_classes(&self, classes: &ClassSet) -> Result<()> {
+    pub(crate) fn check_classes(&self, classes: &ClassSet) -> Result<()> {
         self.check_classes_with(classes, self.adapter.as_deref())
     }
 

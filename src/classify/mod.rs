@@ -4,6 +4,7 @@ pub mod classes;
 mod classifier;
 mod prediction;
 pub mod profile;
+pub(crate) mod stream;
 
 pub use classifier::{
     ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, Scoring, ViewFeatures, DEFAULT_MODEL,
@@ -13,3 +14,4 @@ pub use prediction::{
     DEFAULT_TOP_K,
 };
 pub use profile::Profile;
+pub use stream::StreamOptions;

@@ -4,14 +4,15 @@
 //!
 //! ```no_run
 //! # use calip3d::classify::{Classifier, classes};
-//! use calip3d::eval::{evaluate, EvalOptions, EvalReport};
+//! use calip3d::classify::StreamOptions;
+//! use calip3d::eval::{evaluate, EvalReport};
 //! use calip3d::load::dataset::{Dataset, DatasetOptions};
 //! # let classifier = Classifier::builder().build()?;
 //! let dataset = Dataset::open("modelnet40_ply_hdf5_2048".as_ref(), &DatasetOptions::default())?;
 //! let classes = classifier.class_set(classes::resolve("modelnet40", &["a {}.".to_string()])?)?;
 //! let labels = dataset.labels_in(classes.names())?;
 //! let mut scored = Vec::new();
-//! evaluate(&classifier, &classes, &dataset, &EvalOptions::default(), |i, outcome| {
+//! evaluate(&classifier, &classes, &dataset, &StreamOptions::default(), |i, outcome| {
 //!     if let Ok(p) = outcome {
 //!         scored.push((labels[i], p.logits));
 //!     }
@@ -24,197 +25,27 @@
 
 pub mod plot;
 
-use crate::classify::{ClassSet, Classifier, Prediction};
+use crate::classify::{stream, ClassSet, Classifier, Prediction, StreamOptions};
 use crate::error::{Error, Result};
 use crate::load::dataset::Dataset;
-use crate::project::ClipBatch;
 use serde::Serialize;
 use std::io::Write;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, TryRecvError};
 
-/// How an evaluation runs.
-#[derive(Debug, Clone)]
-pub struct EvalOptions {
-    /// Worker threads that read and project shapes.
-    pub jobs: usize,
-    /// Views encoded together (views of several shapes); with the queue depth this bounds memory.
-    pub views_per_encode: usize,
-}
-
-impl Default for EvalOptions {
-    fn default() -> Self {
-        EvalOptions {
-            jobs: crate::classify::DEFAULT_JOBS,
-            views_per_encode: crate::encode::ENCODE_CHUNK,
-        }
-    }
-}
-
-/// Shapes projected together by a worker: their item indices and views, or why one failed.
-enum Projected {
-    Views { items: Vec<usize>, batch: ClipBatch },
-    Failed { item: usize, error: Error },
-}
-
-/// Classifies every item of `dataset`: `jobs` workers read the dataset's read units (whole h5
-/// chunks, or single files) and project them while the calling thread encodes full batches of
-/// views. `sink` gets each item's index into [`Dataset::items`] and its outcome, in completion
-/// order; memory stays bounded by the queue, whatever the dataset's size. A bad item is an
-/// `Err` outcome and never stops the run; only a failing `sink` does.
+/// Classifies every item of `dataset` through the one pipeline loop
+/// ([`StreamOptions`]): `jobs` workers read the dataset's read units (whole h5 chunks, or
+/// single files) and project them while the calling thread encodes full batches of views.
+/// `sink` gets each item's index into [`Dataset::items`] and its outcome, in completion order;
+/// memory stays bounded by the queue, whatever the dataset's size. A bad item is an `Err`
+/// outcome and never stops the run; only a failing `sink` does.
 pub fn evaluate(
     classifier: &Classifier,
     classes: &ClassSet,
     dataset: &Dataset,
-    options: &EvalOptions,
-    mut sink: impl FnMut(usize, Result<Prediction>) -> Result<()>,
+    options: &StreamOptions,
+    sink: impl FnMut(usize, Result<Prediction>) -> Result<()>,
 ) -> Result<()> {
-    let units = dataset.read_units();
-    let next = AtomicUsize::new(0);
-    let jobs = options.jobs.max(1);
-    let views = classifier.projector().views().len().max(1);
-    let clouds_per_encode = (options.views_per_encode / views).max(1);
-    let (tx, rx) = sync_channel::<Projected>(jobs + 1);
-
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..jobs {
-            let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || {
-                while let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let sent = catch_unwind(AssertUnwindSafe(|| {
-                        project_unit(classifier, dataset, unit.clone(), clouds_per_encode, &tx)
-                    }))
-                    .unwrap_or_else(|_| {
-                        unit.clone().all(|item| {
-                            let error = Error::panicked_while(
-                                &dataset.items()[item].source,
-                                "reading or projecting",
-                            );
-                            tx.send(Projected::Failed { item, error }).is_ok()
-                        })
-                    });
-                    if !sent {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-
-        let mut pending: Vec<(Vec<usize>, ClipBatch)> = Vec::new();
-        let mut queued = 0usize;
-        loop {
-            let msg = if pending.is_empty() {
-                rx.recv().ok()
-            } else if queued >= clouds_per_encode {
-                None
-            } else {
-                match rx.try_recv() {
-                    Ok(m) => Some(m),
-                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => None,
-                }
-            };
-            match msg {
-                Some(Projected::Views { items, batch }) => {
-                    queued += items.len();
-                    pending.push((items, batch));
-                }
-                Some(Projected::Failed { item, error }) => sink(item, Err(error))?,
-                None if pending.is_empty() => break,
-                None => {
-                    for (item, outcome) in score(classifier, classes, std::mem::take(&mut pending))
-                    {
-                        sink(item, outcome)?;
-                    }
-                    queued = 0;
-                }
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Reads one unit and sends its views in groups of `group` shapes; false once the receiver is gone.
-fn project_unit(
-    classifier: &Classifier,
-    dataset: &Dataset,
-    unit: std::ops::Range<usize>,
-    group: usize,
-    tx: &std::sync::mpsc::SyncSender<Projected>,
-) -> bool {
-    let clouds = dataset.read(unit.clone(), classifier.load_options());
-    let mut ready: Vec<(usize, Vec<nalgebra::Point3<f32>>)> = Vec::new();
-    for (item, cloud) in unit.zip(clouds) {
-        match cloud
-            .map_err(Error::from)
-            .and_then(|c| classifier.prepare(&c))
-        {
-            Ok(points) => ready.push((item, points)),
-            Err(error) => {
-                if tx.send(Projected::Failed { item, error }).is_err() {
-                    return false;
-                }
-            }
-        }
-    }
-    for chunk in ready.chunks(group) {
-        let refs: Vec<&[nalgebra::Point3<f32>]> = chunk.iter().map(|(_, p)| p.as_slice()).collect();
-        let items: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
-        let msg = match classifier.project(&refs) {
-            Ok(projected) => Projected::Views {
-                items,
-                batch: projected.batch,
-            },
-            Err(error) => {
-                // One failure message per shape; the group's shapes share the error.
-                let message = error.to_string();
-                for &item in &items[1..] {
-                    let error = Error::Internal(message.clone());
-                    if tx.send(Projected::Failed { item, error }).is_err() {
-                        return false;
-                    }
-                }
-                Projected::Failed {
-                    item: items[0],
-                    error,
-                }
-            }
-        };
-        if tx.send(msg).is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-/// Encodes the views of several groups at once.
-fn score(
-    classifier: &Classifier,
-    classes: &ClassSet,
-    pending: Vec<(Vec<usize>, ClipBatch)>,
-) -> Vec<(usize, Result<Prediction>)> {
-    let first = &pending[0].1;
-    let mut joined = ClipBatch {
-        views_per_cloud: first.views_per_cloud,
-        size: first.size,
-        data: Vec::with_capacity(pending.iter().map(|p| p.1.data.len()).sum()),
-    };
-    for (_, batch) in &pending {
-        joined.data.extend_from_slice(&batch.data);
-    }
-    let items = pending.into_iter().flat_map(|(items, _)| items);
-    match classifier.score(&joined, classes) {
-        Ok(predictions) => items.zip(predictions.into_iter().map(Ok)).collect(),
-        Err(e) => {
-            let message = e.to_string();
-            items
-                .map(|item| (item, Err(Error::Encode(message.clone()))))
-                .collect()
-        }
-    }
+    stream::predict(classifier, classes, dataset, options, sink)
 }
 
 /// One line of a predictions file: a shape, its true class and what the classifier said.

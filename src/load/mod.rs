@@ -32,7 +32,6 @@ pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
 pub use sample::{subsample_indices, Reservoir, SplitMix64};
 
 use crate::cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
-use nalgebra::Point3;
 use std::path::Path;
 
 /// How to read a file.
@@ -171,21 +170,7 @@ pub(crate) fn extend_bounds(bounds: &mut Option<Bounds>, p: &[f64; 3]) {
 impl Gathered {
     /// Re-centres on the bounds' centre in f64, then goes to f32.
     pub fn into_cloud(self, meta: SourceMeta) -> PointCloud {
-        let offset = self
-            .bounds
-            .map(|b| [0, 1, 2].map(|k| (b.min[k] + b.max[k]) / 2.0))
-            .unwrap_or([0.0; 3]);
-        let positions = self
-            .points
-            .iter()
-            .map(|p| {
-                Point3::new(
-                    (p[0] - offset[0]) as f32,
-                    (p[1] - offset[1]) as f32,
-                    (p[2] - offset[2]) as f32,
-                )
-            })
-            .collect();
+        let (positions, offset) = crate::cloud::recentre(&self.points, self.bounds.as_ref());
         PointCloud {
             positions,
             // Surface samples have no index in the file.

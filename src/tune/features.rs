@@ -2,14 +2,9 @@
 //! candidate template, kept in memory so that a search only re-scores (METHOD.md §9).
 
 use super::split::{LabelledItem, SplitSource};
-use crate::classify::{classes, ClassSet, Classifier, ViewFeatures};
+use crate::classify::{classes, stream, ClassSet, Classifier, StreamOptions, ViewFeatures};
 use crate::error::Result;
 use candle_core::Tensor;
-use nalgebra::Point3;
-use rayon::prelude::*;
-
-/// Clouds projected and encoded together.
-const CLOUDS_PER_ENCODE: usize = 8;
 
 /// Encoded items of a split, with their labels; items that failed to read are listed apart.
 #[derive(Debug, Clone)]
@@ -47,47 +42,47 @@ impl EncodedItems {
     }
 }
 
-/// Reads, projects and encodes `items` once; `progress` is called after each item.
+/// `items` of a split as a stream source: each item its own read unit.
+struct Listed<'a> {
+    source: &'a dyn SplitSource,
+    items: &'a [LabelledItem],
+}
+
+impl stream::Source for Listed<'_> {
+    fn units(&self) -> usize {
+        self.items.len()
+    }
+    fn unit_items(&self, unit: usize) -> std::ops::Range<usize> {
+        unit..unit + 1
+    }
+    fn read_unit(
+        &self,
+        unit: usize,
+        load: &crate::load::LoadOptions,
+    ) -> Vec<Result<crate::PointCloud>> {
+        vec![self.source.load(&self.items[unit], load)]
+    }
+    fn name(&self, item: usize) -> String {
+        self.items[item].id.clone()
+    }
+}
+
+/// Reads, projects and encodes `items` once through the pipeline loop; `progress` is called with
+/// the number of items done after each step.
 pub fn encode_items(
     classifier: &Classifier,
     source: &dyn SplitSource,
     items: &[LabelledItem],
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<EncodedItems> {
-    let mut globals = Vec::new();
-    let mut spatials = Vec::new();
-    let mut labels = Vec::new();
-    let mut ids = Vec::new();
-    let mut failed = Vec::new();
-    for chunk in items.chunks(CLOUDS_PER_ENCODE) {
-        let prepared: Vec<Result<Vec<Point3<f32>>>> = chunk
-            .par_iter()
-            .map(|item| {
-                let cloud = source.load(item, classifier.load_options())?;
-                classifier.prepare(&cloud)
-            })
-            .collect();
-        let mut ok = Vec::new();
-        for (item, p) in chunk.iter().zip(prepared) {
-            match p {
-                Ok(points) => {
-                    ok.push(points);
-                    labels.push(item.label);
-                    ids.push(item.id.clone());
-                }
-                Err(e) => failed.push((item.id.clone(), e.to_string())),
-            }
-        }
-        if !ok.is_empty() {
-            let refs: Vec<&[Point3<f32>]> = ok.iter().map(Vec::as_slice).collect();
-            let projected = classifier.project(&refs)?;
-            let f = classifier.encode(&projected.batch)?;
-            globals.push(f.global);
-            spatials.push(f.spatial);
-        }
-        progress(chunk.len());
-    }
-    if labels.is_empty() {
+    let listed = Listed { source, items };
+    let (encoded, features, failed) =
+        stream::collect_features(classifier, &listed, &StreamOptions::default(), progress)?;
+    let failed: Vec<(String, String)> = failed
+        .into_iter()
+        .map(|(i, e)| (items[i].id.clone(), e))
+        .collect();
+    let Some(features) = features else {
         return Err(crate::Error::InvalidSetting(format!(
             "none of the {} items could be read{}",
             items.len(),
@@ -96,16 +91,11 @@ pub fn encode_items(
                 .map(|(id, e)| format!(" (first: {id}: {e})"))
                 .unwrap_or_default()
         )));
-    }
+    };
     Ok(EncodedItems {
-        features: ViewFeatures {
-            global: Tensor::cat(&globals, 0)?,
-            spatial: Tensor::cat(&spatials, 0)?,
-            views_per_cloud: classifier.projector().views().len(),
-            encode_ms: 0.0,
-        },
-        labels,
-        ids,
+        features,
+        labels: encoded.iter().map(|&i| items[i].label).collect(),
+        ids: encoded.iter().map(|&i| items[i].id.clone()).collect(),
         failed,
     })
 }

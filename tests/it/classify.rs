@@ -92,7 +92,9 @@ fn bad_files_and_classes_exit_non_zero_with_a_clear_message() {
         "--device",
         "cpu",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // The input failed (exit 2, README "Exit status"); the class list and model below are setup
+    // errors (exit 1).
+    assert_exit(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.ply"), "{err}");
     assert!(
@@ -123,6 +125,67 @@ fn bad_files_and_classes_exit_non_zero_with_a_clear_message() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/model"));
+}
+
+/// One exit-code convention: `classify good broken` and `info good broken` print the good file's
+/// result and exit 2; a setup error (an unknown class list file) is exit 1 before any file.
+#[test]
+fn a_failed_input_among_good_ones_prints_the_good_results_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ply");
+    write_ply(&good, &box_cloud(0, 400));
+    let broken = dir.path().join("broken.ply");
+    std::fs::write(
+        &broken,
+        "ply\nformat ascii 1.0\nelement vertex 5\nproperty float x\n",
+    )
+    .unwrap();
+    let model = tiny_model();
+    let (g, b, m) = (
+        good.to_str().unwrap(),
+        broken.to_str().unwrap(),
+        model.to_str().unwrap(),
+    );
+    let out = calip3d(&[
+        "classify",
+        g,
+        b,
+        "--classes",
+        "box,pole",
+        "--model",
+        m,
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert_exit(&out, 2);
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["file"], g);
+    assert_eq!(lines[0]["classes"].as_array().unwrap().len(), 2);
+    assert_eq!(lines[1]["file"], b);
+    assert!(lines[1]["error"].as_str().unwrap().contains("broken.ply"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.ply"));
+
+    let out = calip3d(&["info", g, b]);
+    assert_exit(&out, 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("good.ply") && text.contains("400"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.ply"));
+
+    let missing = dir.path().join("no-such-classes.txt");
+    let out = calip3d(&[
+        "classify",
+        g,
+        "--classes",
+        missing.to_str().unwrap(),
+        "--model",
+        m,
+        "--device",
+        "cpu",
+    ]);
+    assert_exit(&out, 1);
+    assert!(out.stdout.is_empty());
 }
 
 /// Plain CLIP computed here from the encoder's outputs: 100 · cos(global image feature, class

@@ -538,9 +538,9 @@ fn info_lists_h5_arrays_and_shape_counts() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("shapes      4"), "{text}");
     assert!(text.contains("label   (4, 1)  uint8"), "{text}");
-    // A broken file: exit 1, the file named.
+    // A broken file: exit 2 (an input failed), the file named.
     let bad = fixtures().join("broken/truncated.h5");
     let out = calip3d(&["info", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated.h5"));
 }

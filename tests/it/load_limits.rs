@@ -68,11 +68,12 @@ fn refused(name: &str, bytes: &[u8], message: &str) -> LoadErrorKind {
     err.kind
 }
 
-/// `calip3d info FILE` fails with exit code 1 and the message, without a panic or an abort.
+/// `calip3d info FILE` fails with exit code 2 (an input failed) and the message, without a panic
+/// or an abort.
 fn check_info(path: &Path, message: &str) {
     let out = crate::common::calip3d(&["info", path.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
     assert!(stderr.contains(message), "{stderr}");
     assert!(

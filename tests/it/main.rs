@@ -12,6 +12,7 @@ mod clip_text_cache;
 mod clip_tokenizer;
 mod common;
 mod datasets;
+mod error_messages;
 mod formats;
 mod fuzz_regressions;
 mod gpu;

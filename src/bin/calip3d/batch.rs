@@ -2,9 +2,8 @@
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::batch::{
-    record, run_batch_observed, BatchOptions, BatchSummary, ResultsFile, READER_CRASHED,
-};
+use calip3d::batch::{record, run_batch_observed, BatchSummary, ResultsFile, READER_CRASHED};
+use calip3d::classify::StreamOptions;
 use calip3d::load::expand_inputs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,10 +19,10 @@ pub struct Args {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     /// Worker threads reading and projecting files.
-    #[arg(short, long, default_value_t = BatchOptions::default().jobs)]
+    #[arg(short, long, default_value_t = StreamOptions::default().jobs)]
     pub jobs: usize,
     /// Views encoded together (of several files); bounds memory with the queue.
-    #[arg(long, default_value_t = BatchOptions::default().views_per_encode)]
+    #[arg(long, default_value_t = StreamOptions::default().views_per_encode)]
     pub views_per_encode: usize,
     /// Skip files already classified in the results file or its journal (failed ones are
     /// retried; a file a previous run crashed in gets a failed record and is not).
@@ -81,10 +80,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // crash among them names its file.
     for file in &isolate {
         results.isolated(file)?;
-        let alone = BatchOptions {
-            jobs: 1,
-            views_per_encode: args.views_per_encode,
-        };
+        let alone = StreamOptions::new(1, args.views_per_encode);
         let s = run_batch_observed(
             &classifier,
             &classes,
@@ -96,10 +92,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         summary.succeeded += s.succeeded;
         summary.failed += s.failed;
     }
-    let options = BatchOptions {
-        jobs: args.jobs,
-        views_per_encode: args.views_per_encode,
-    };
+    let options = StreamOptions::new(args.jobs, args.views_per_encode);
     let s = run_batch_observed(&classifier, &classes, &todo, &options, &results, &mut sink)?;
     summary.succeeded += s.succeeded;
     summary.failed += s.failed;
@@ -117,9 +110,5 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     // The exit status speaks for the whole results file, records kept by a resume included.
-    Ok(if written.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(crate::exit::after_inputs(written.failed))
 }

@@ -62,11 +62,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(crate::exit::after_inputs(failed))
 }
 
 fn classify_one(

@@ -3,8 +3,9 @@
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
+use calip3d::classify::StreamOptions;
 use calip3d::eval::plot::write_confusion_png;
-use calip3d::eval::{evaluate, EvalOptions, EvalReport, PredictionRecord, PredictionsFile};
+use calip3d::eval::{evaluate, EvalReport, PredictionRecord, PredictionsFile};
 use calip3d::load::dataset::{Dataset, DatasetOptions, Split};
 use serde_json::json;
 use std::path::PathBuf;
@@ -86,10 +87,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let bar = files_bar(labels.len(), args.quiet);
     let mut scored: Vec<(usize, Vec<f32>, Vec<f32>)> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
-    let options = EvalOptions {
-        jobs: args.jobs,
-        ..Default::default()
-    };
+    let options = StreamOptions::new(args.jobs, StreamOptions::default().views_per_encode);
     evaluate(&classifier, &classes, &dataset, &options, |i, outcome| {
         bar.inc(1);
         let item = dataset.items()[i].source.to_string();
@@ -181,11 +179,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("failed: {f}: {e}");
         }
     }
-    Ok(if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(crate::exit::after_inputs(failures.len()))
 }
 
 fn print_report(method: &str, r: &EvalReport) {

@@ -52,11 +52,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         format: args.format,
         ..Default::default()
     };
-    let mut failed = false;
+    let mut failed = 0usize;
     for path in &args.files {
         let file = path.display().to_string();
         if is_hdf5_path(path) {
-            failed |= !hdf5_info(path, args.json);
+            failed += usize::from(!hdf5_info(path, args.json));
             continue;
         }
         match load(path, &opts) {
@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
             Err(e) => {
-                failed = true;
+                failed += 1;
                 if args.json {
                     println!("{}", json!({"path": file, "error": e.kind.to_string()}));
                 } else {
@@ -124,11 +124,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(crate::exit::after_inputs(failed))
 }
 
 /// An HDF5 file by its signature, or by its extension (so that a broken one gets HDF5's errors).

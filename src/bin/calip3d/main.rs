@@ -8,6 +8,7 @@ mod batch;
 mod classify;
 mod embed;
 mod eval;
+mod exit;
 mod fit;
 mod info;
 mod pipeline_args;
@@ -76,8 +77,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            eprintln!("error: {}", calip3d::chain_message(e.chain()));
+            ExitCode::from(exit::SETUP_ERROR)
         }
     }
 }

@@ -286,9 +286,5 @@ pub fn run_batch(args: &crate::batch::Args, files: Vec<PathBuf>) -> anyhow::Resu
         );
     }
     // The exit status speaks for the whole results file, records kept by a resume included.
-    Ok(if written.failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(crate::exit::after_inputs(written.failed))
 }
