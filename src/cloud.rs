@@ -275,6 +275,27 @@ impl PointCloud {
     }
 }
 
+/// The one f64 re-centring of calip3d: subtracts the centre of `bounds` (the origin without
+/// bounds) from every point in f64, then rounds to f32. Returns the positions and the centre, the
+/// offset a cloud's metadata keeps so that results can be reported in the source's coordinates.
+pub(crate) fn recentre(
+    points: &[[f64; 3]],
+    bounds: Option<&Bounds>,
+) -> (Vec<Point3<f32>>, [f64; 3]) {
+    let offset = bounds.map_or([0.0; 3], |b| [0, 1, 2].map(|k| (b.min[k] + b.max[k]) / 2.0));
+    let positions = points
+        .iter()
+        .map(|p| {
+            Point3::new(
+                (p[0] - offset[0]) as f32,
+                (p[1] - offset[1]) as f32,
+                (p[2] - offset[2]) as f32,
+            )
+        })
+        .collect();
+    (positions, offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,25 +316,4 @@ mod tests {
         let c = PointCloud::from_xyz(&[1.0, 2.0, 3.0], UpAxis::Z);
         assert_eq!(c.y_up_positions(), vec![Point3::new(1.0, 3.0, -2.0)]);
     }
-}
-
-/// The one f64 re-centring of calip3d: subtracts the centre of `bounds` (the origin without
-/// bounds) from every point in f64, then rounds to f32. Returns the positions and the centre, the
-/// offset a cloud's metadata keeps so that results can be reported in the source's coordinates.
-pub(crate) fn recentre(
-    points: &[[f64; 3]],
-    bounds: Option<&Bounds>,
-) -> (Vec<Point3<f32>>, [f64; 3]) {
-    let offset = bounds.map_or([0.0; 3], |b| [0, 1, 2].map(|k| (b.min[k] + b.max[k]) / 2.0));
-    let positions = points
-        .iter()
-        .map(|p| {
-            Point3::new(
-                (p[0] - offset[0]) as f32,
-                (p[1] - offset[1]) as f32,
-                (p[2] - offset[2]) as f32,
-            )
-        })
-        .collect();
-    (positions, offset)
 }

@@ -314,15 +314,24 @@ pub(crate) fn predict(
     })
 }
 
-/// Runs the stream and keeps the view features of every item that was read, in item order:
-/// `(items, features)` with the features' clouds in the order of `items`, and the failures as
-/// `(item, message)`. `progress` is called with the number of items done after each event.
+/// The view features of every item of a source that could be read, in item order.
+pub(crate) struct Collected {
+    /// The items encoded, ascending.
+    pub items: Vec<usize>,
+    /// Their features, clouds in the order of `items`; `None` when no item could be read.
+    pub features: Option<ViewFeatures>,
+    /// `(item, message)` of the items that failed, ascending.
+    pub failed: Vec<(usize, String)>,
+}
+
+/// Runs the stream and keeps the view features of every item that was read. `progress` is
+/// called with the number of items done after each event.
 pub(crate) fn collect_features(
     classifier: &Classifier,
     source: &dyn Source,
     options: &StreamOptions,
     mut progress: impl FnMut(usize),
-) -> Result<(Vec<usize>, Option<ViewFeatures>, Vec<(usize, String)>)> {
+) -> Result<Collected> {
     let v = classifier.projector().views().len();
     let mut parts: Vec<(usize, candle_core::Tensor, candle_core::Tensor)> = Vec::new();
     let mut failed = Vec::new();
@@ -355,7 +364,11 @@ pub(crate) fn collect_features(
     parts.sort_by_key(|p| p.0);
     failed.sort_by_key(|f| f.0);
     if parts.is_empty() {
-        return Ok((Vec::new(), None, failed));
+        return Ok(Collected {
+            items: Vec::new(),
+            features: None,
+            failed,
+        });
     }
     let items = parts.iter().map(|p| p.0).collect();
     let global: Vec<_> = parts.iter().map(|p| &p.1).collect();
@@ -366,7 +379,11 @@ pub(crate) fn collect_features(
         views_per_cloud: v,
         encode_ms: 0.0,
     };
-    Ok((items, Some(features), failed))
+    Ok(Collected {
+        items,
+        features: Some(features),
+        failed,
+    })
 }
 
 fn ms_since(t: Instant) -> f64 {
@@ -593,8 +610,11 @@ mod tests {
         let mut source = Fake::new(7, 2);
         source.bad = vec![4];
         let mut progress = 0;
-        let (items, features, failed) =
-            collect_features(&clf, &source, &StreamOptions::new(2, 30), |n| progress += n).unwrap();
+        let Collected {
+            items,
+            features,
+            failed,
+        } = collect_features(&clf, &source, &StreamOptions::new(2, 30), |n| progress += n).unwrap();
         assert_eq!(progress, 7);
         assert_eq!(items, [0, 1, 2, 3, 5, 6]);
         assert_eq!(failed, [(4, "item 4 is bad".to_string())]);

@@ -76,8 +76,11 @@ pub fn encode_items(
     progress: impl FnMut(usize),
 ) -> Result<EncodedItems> {
     let listed = Listed { source, items };
-    let (encoded, features, failed) =
-        stream::collect_features(classifier, &listed, &StreamOptions::default(), progress)?;
+    let stream::Collected {
+        items: encoded,
+        features,
+        failed,
+    } = stream::collect_features(classifier, &listed, &StreamOptions::default(), progress)?;
     let failed: Vec<(String, String)> = failed
         .into_iter()
         .map(|(i, e)| (items[i].id.clone(), e))
