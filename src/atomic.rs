@@ -19,9 +19,80 @@ fn temporary_sibling(path: &Path) -> PathBuf {
     path.with_file_name(unique)
 }
 
-/// Writes `path` atomically: `fill` writes the content into a temporary file in the same folder,
-/// which is flushed, synced and renamed over `path`. On any error the temporary file is removed
-/// and `path` is left as it was. Missing parent folders are created.
+/// A file written in place of `path` through a temporary sibling, for writers that stream
+/// (predictions, objects, labelled clouds): [`Self::commit`] flushes, syncs and renames it over
+/// `path`; dropped without a commit, the temporary file is removed and `path` is left as it was.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("rows.jsonl");
+/// let mut file = calip3d::atomic::AtomicFile::create(&path).unwrap();
+/// writeln!(file, "{{}}").unwrap();
+/// assert!(!path.exists(), "nobody sees a partial file");
+/// file.commit().unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its missing parent folders are created).
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = temporary_sibling(path);
+        let out = BufWriter::new(File::create(&tmp)?);
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(out),
+        })
+    }
+
+    /// The file this one replaces.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames the written content over the target.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let out = self.out.take().expect("not yet committed");
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)
+    }
+
+    fn out(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("not yet committed")
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out().flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Not committed (or the commit failed): the temporary file goes.
+        if self.out.take().is_some() || self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `path` atomically: `fill` writes the content into an [`AtomicFile`], which is
+/// committed. On any error the temporary file is removed and `path` is left as it was.
 ///
 /// ```
 /// use std::io::Write;
@@ -32,23 +103,11 @@ fn temporary_sibling(path: &Path) -> PathBuf {
 /// ```
 pub fn write_with(
     path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    fill: impl FnOnce(&mut AtomicFile) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = temporary_sibling(path);
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut file = AtomicFile::create(path)?;
+    fill(&mut file)?;
+    file.commit()
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_with`]).

@@ -4,7 +4,7 @@ use nalgebra::Point3;
 use std::path::PathBuf;
 
 /// The file format a cloud was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Stanford PLY (ASCII or binary).
@@ -39,7 +39,7 @@ pub enum Format {
 ///
 /// The projections assume y-up (ModelNet's convention); a z-up cloud (LAS/LiDAR) is rotated
 /// (x, y, z) → (x, z, −y) before projecting (METHOD.md §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpAxis {
     #[default]

@@ -49,6 +49,14 @@ pub enum Error {
     /// A bug: a stage panicked. The panic was contained so that other files go on.
     #[error("{0}")]
     Internal(String),
+    /// A profile or adapter chosen on the test split, without test-split search allowed.
+    #[error("{}: this {what} on the test set; pass --search-on-test to use it anyway (allow_test_search=True in Python)", path.display())]
+    TestSearch {
+        /// The profile or adapter.
+        path: PathBuf,
+        /// "profile was searched" or "adapter was fitted".
+        what: &'static str,
+    },
     #[error("{path}: {source}")]
     /// Reading or writing a file failed.
     Io {

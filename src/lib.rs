@@ -13,19 +13,24 @@
 //! From points to a label:
 //!
 //! ```no_run
-//! use calip3d::classify::{classes, Classifier};
-//! use calip3d::project::Projection;
+//! use calip3d::classify::{Classifier, Settings};
 //! use calip3d::UpAxis;
 //!
-//! let classifier = Classifier::builder().model("openai/clip-vit-base-patch32").build()?;
-//! let templates = classes::default_templates(Projection::Realistic);
-//! let classes = classifier.class_set(classes::resolve("chair,table,lamp", &templates)?)?;
+//! let mut settings = Settings::default(); // every value has a documented default
+//! settings.model = Some("openai/clip-vit-base-patch32".into());
+//! let classifier = Classifier::new(&settings)?;
+//! let classes = classifier.classes(&["chair", "table", "lamp"])?;
 //! let xyz: Vec<f32> = vec![0.0, 0.0, 0.0, 0.1, 0.4, 0.2 /* … x, y, z of each point */];
 //! let prediction = classifier.classify_xyz(&xyz, UpAxis::Z, &classes)?;
 //! let (label, probability) = prediction.best();
 //! println!("{label} ({probability:.2})");
 //! # Ok::<(), calip3d::Error>(())
 //! ```
+//!
+//! [`Settings`](classify::Settings) is the one settings type: the CLI's flags, the
+//! [builder](classify::ClassifierBuilder), the Python package's keywords and a tuning profile
+//! all become one, merged as defaults < profile < explicit values. Class lists are typed values
+//! ([`ClassList`](classify::classes::ClassList)): names, a classes file or a built-in list.
 //!
 //! The [`Classifier`](classify::Classifier) is `Send + Sync`: build it once, share it between
 //! threads. Errors are values ([`Error`]); nothing prints.

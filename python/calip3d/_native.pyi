@@ -120,6 +120,7 @@ class Classifier:
         templates: Optional[Sequence[str]] = None,
         normalize: bool = False,
         top_k: int = 5,
+        allow_test_search: bool = False,
     ) -> None: ...
     @property
     def model(self) -> str:
@@ -240,11 +241,13 @@ def check_settings(
     precision: Optional[str] = None,
     profile: Optional[StrPath] = None,
     adapter: Optional[StrPath] = None,
+    allow_test_search: bool = False,
 ) -> None:
     """Checks ``precision``, ``profile`` and ``adapter`` as :class:`Classifier` would, without a
     model, so that a bad setting fails before any work starts.
 
     Raises:
         ValueError: an unknown precision.
-        Calip3dError: a profile or adapter file that is missing or invalid (the message names it).
+        Calip3dError: a profile or adapter file that is missing or invalid (the message names it),
+            or one chosen on the test split without ``allow_test_search`` (the CLI's message).
     """

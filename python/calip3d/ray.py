@@ -207,6 +207,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--precision", default=None, help="vision tower precision: f32, bf16 or int8")
     p.add_argument("--profile", default=None, help="tuning profile from calip3d tune")
     p.add_argument("--adapter", default=None, help="few-shot adapter from calip3d fit")
+    p.add_argument("--search-on-test", action="store_true", help="allow a profile or adapter chosen on the test split (every row is stamped)")
     p.add_argument("-k", "--top-k", type=int, default=5, help="classes listed per row (default %(default)s)")
     p.add_argument("--scene", action="store_true", help="scenes: one row per object, then a summary row per file (as calip3d batch --scene)")
     p.add_argument("--ground", default="auto", choices=["auto", "classified", "smrf", "plane", "none"], help="--scene: how ground is found (default %(default)s)")
@@ -227,6 +228,7 @@ def _settings(args: argparse.Namespace) -> dict:
         precision=args.precision,
         profile=args.profile,
         adapter=args.adapter,
+        allow_test_search=args.search_on_test,
         up_axis=args.up_axis,
         alpha=args.alpha,
         beta2=args.beta2,
@@ -272,7 +274,8 @@ def run(args: argparse.Namespace) -> tuple[int, int]:
         raise UsageError("--radius must be positive")
     # Checked here, without a model, so that a bad list is one clear message, not an actor failure.
     calip3d.resolve_classes(args.classes, args.projection, args.template)
-    calip3d.check_settings(precision=args.precision, profile=args.profile, adapter=args.adapter)
+    calip3d.check_settings(precision=args.precision, profile=args.profile, adapter=args.adapter,
+                           allow_test_search=args.search_on_test)
     files = calip3d.expand_inputs(args.inputs)
 
     try:

@@ -4,14 +4,13 @@
 //! class lists, paths), the library runs with the GIL released, and plain dicts go out with the
 //! fields of `calip3d classify --json` (`Prediction::record`) or of a `calip3d batch` record.
 
-use calip3d::attend::CalipParams;
 use calip3d::batch::{record, run_batch, Record};
-use calip3d::classify::StreamOptions;
 use calip3d::classify::{
-    classes, ClassSet, Classifier as RustClassifier, Prediction, DEFAULT_MODEL,
+    classes, ClassSet, Classifier as RustClassifier, Prediction, Settings, StreamOptions,
+    DEFAULT_MODEL,
 };
 use calip3d::load::LoadOptions;
-use calip3d::project::{DeviceChoice, Projection};
+use calip3d::project::Projection;
 use calip3d::scene::SceneOptions;
 use calip3d::{PointCloud, UpAxis};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
@@ -292,6 +291,7 @@ impl Classifier {
         templates = None,
         normalize = false,
         top_k = 5,
+        allow_test_search = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -312,74 +312,44 @@ impl Classifier {
         templates: Option<Vec<String>>,
         normalize: bool,
         top_k: usize,
+        allow_test_search: bool,
     ) -> PyResult<Self> {
-        let model = match model {
+        // The keywords as the library's settings: the library reads the profile and adapter,
+        // refuses test-searched ones as the CLI does, and merges defaults < profile < keywords.
+        let mut settings = Settings::default();
+        settings.model = Some(match model {
             Some(m) => path_arg(m)?.display().to_string(),
             None => DEFAULT_MODEL.to_string(),
-        };
-        let projection: Projection = projection.parse().map_err(PyValueError::new_err)?;
-        let device: DeviceChoice = device.parse().map_err(PyValueError::new_err)?;
-        let precision: calip3d::encode::Precision = precision
-            .unwrap_or("f32")
-            .parse()
-            .map_err(|e| PyValueError::new_err(format!("precision: {e}")))?;
-        let profile = profile
-            .map(|p| calip3d::classify::Profile::load(&path_arg(p)?).map_err(|e| py_err(e.into())))
-            .transpose()?;
-        let adapter = adapter
-            .map(|a| {
-                calip3d::attend::FewShotAdapter::load(&path_arg(a)?).map_err(|e| py_err(e.into()))
-            })
-            .transpose()?;
+        });
+        settings.projection = Some(projection.parse().map_err(PyValueError::new_err)?);
+        settings.device = Some(device.parse().map_err(PyValueError::new_err)?);
+        settings.precision = Some(
+            precision
+                .unwrap_or("f32")
+                .parse()
+                .map_err(|e| PyValueError::new_err(format!("precision: {e}")))?,
+        );
+        settings.profile = profile.map(path_arg).transpose()?;
+        settings.adapter = adapter.map(path_arg).transpose()?;
+        settings.allow_test_search = allow_test_search;
         if baseline && (beta2.is_some() || beta3.is_some()) {
             return Err(PyValueError::new_err(
                 "baseline=True sets beta2 = beta3 = 0; do not give them too",
             ));
         }
-        // A profile's settings are the starting point; arguments given explicitly override them.
-        let mut params = if baseline {
-            CalipParams::baseline()
-        } else {
-            profile
-                .as_ref()
-                .map(calip3d::classify::Profile::params)
-                .unwrap_or_default()
-        };
-        if let Some(a) = alpha {
-            params.alpha_s = a;
-            params.alpha_t = a;
-        }
-        if let Some(b) = beta2 {
-            params.beta2 = b;
-        }
-        if let Some(b) = beta3 {
-            params.beta3 = b;
-        }
-        let load = LoadOptions {
-            max_points,
-            up_axis: up_axis.map(parse_up_axis).transpose()?,
-            ..Default::default()
-        };
-        let mut builder = RustClassifier::builder();
-        if let Some(profile) = profile {
-            builder = builder.profile(profile);
-        }
-        if let Some(adapter) = adapter {
-            builder = builder.adapter(adapter);
-        }
-        let mut builder = builder
-            .precision(precision)
-            .model(model)
-            .projection(projection)
-            .device(device)
-            .params(params)
-            .load_options(load)
-            .normalize_input(normalize);
-        if let Some(w) = view_weights {
-            builder = builder.view_weights(w);
-        }
-        let inner = py.detach(|| builder.build()).map_err(py_err)?;
-        let templates = templates.unwrap_or_else(|| inner.templates());
+        settings.baseline = baseline;
+        settings.alpha = alpha;
+        settings.beta2 = beta2;
+        settings.beta3 = beta3;
+        settings.view_weights = view_weights;
+        settings.templates = templates;
+        settings.normalize_input = normalize;
+        settings.max_points = Some(max_points);
+        settings.up_axis = up_axis.map(parse_up_axis).transpose()?;
+        let inner = py
+            .detach(|| RustClassifier::new(&settings))
+            .map_err(py_err)?;
+        let templates = inner.templates();
         Ok(Classifier {
             inner,
             templates,
@@ -705,26 +675,28 @@ fn resolve_classes(
 }
 
 /// Checks ``precision``, ``profile`` and ``adapter`` as ``Classifier`` would, without loading a
-/// model: a bad setting is one clear error before any work starts (``calip3d.ray`` calls it on
+/// model: a bad setting, or a profile or adapter chosen on the test split without
+/// ``allow_test_search``, is one clear error before any work starts (``calip3d.ray`` calls it on
 /// the driver, before Ray starts).
 #[pyfunction]
-#[pyo3(signature = (precision = None, profile = None, adapter = None))]
+#[pyo3(signature = (precision = None, profile = None, adapter = None, allow_test_search = false))]
 fn check_settings(
     precision: Option<&str>,
     profile: Option<&Bound<'_, PyAny>>,
     adapter: Option<&Bound<'_, PyAny>>,
+    allow_test_search: bool,
 ) -> PyResult<()> {
     if let Some(precision) = precision {
         precision
             .parse::<calip3d::encode::Precision>()
             .map_err(|e| PyValueError::new_err(format!("precision: {e}")))?;
     }
-    if let Some(profile) = profile {
-        calip3d::classify::Profile::load(&path_arg(profile)?).map_err(|e| py_err(e.into()))?;
-    }
-    if let Some(adapter) = adapter {
-        calip3d::attend::FewShotAdapter::load(&path_arg(adapter)?).map_err(|e| py_err(e.into()))?;
-    }
+    let mut settings = Settings::default();
+    settings.profile = profile.map(path_arg).transpose()?;
+    settings.adapter = adapter.map(path_arg).transpose()?;
+    settings.allow_test_search = allow_test_search;
+    settings.load_profile().map_err(py_err)?;
+    settings.load_adapter().map_err(py_err)?;
     Ok(())
 }
 

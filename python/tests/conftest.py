@@ -62,3 +62,25 @@ def cli_classify_json(cli: Path, *files, classes=CLASSES, extra=()) -> list:
     """`calip3d classify FILE... --json` as parsed objects, one per file."""
     p = run_cli(cli, "classify", *files, "--classes", classes, "--json", "--quiet", *extra, check_codes=(0, 2))
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def write_profile(path: Path, model_id: str, *, search_on_test: bool, alpha=0.5, beta2=1.12, beta3=0.02,
+                  view_weights=None, templates=None, projection="realistic", views=10) -> Path:
+    """A calip3d tuning profile as `calip3d tune` writes it, with the given settings."""
+    profile = {
+        "format": "calip3d-profile/1",
+        "search_on_test": search_on_test,
+        "settings": {
+            "alpha": alpha, "beta2": beta2, "beta3": beta3,
+            "view_weights": view_weights or [1.0] * views,
+            "templates": templates or ["a depth map of a {}."],
+        },
+        "made_for": {"model": model_id, "projection": projection, "views": views},
+        "searched_on": {
+            "dataset": "data", "split": "test" if search_on_test else "train", "val_fraction": 0.2, "seed": 1,
+            "split_size": 10, "validation_size": 2, "classes": CLASSES.split(","),
+        },
+        "validation": {"before": {"top1": 0.5, "mean_class": 0.5}, "after": {"top1": 0.5, "mean_class": 0.5}},
+    }
+    path.write_text(json.dumps(profile))
+    return path

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import calip3d
-from conftest import CLASSES, TINY_MODEL, cli_classify_json, run_cli
+from conftest import CLASSES, TINY_MODEL, cli_classify_json, run_cli, write_profile
 
 # Fields of `classify --json` that must be identical between the binding and the CLI (timings differ).
 SAME_FIELDS = ("classes", "logits", "probabilities", "top", "projection", "model")
@@ -194,6 +194,50 @@ def test_settings_reach_the_library(cli, tmp_path):
     [base] = cli_classify_json(cli, path, extra=["--baseline"])
     b = calip3d.Classifier(model=TINY_MODEL, device="cpu", baseline=True)
     assert b.classify(points, CLASSES)["logits"] == base["logits"]
+
+
+def test_settings_as_flags_profile_and_keywords_give_identical_logits(cli, classifier, tmp_path):
+    points = cloud(600, seed=4).astype(np.float32)
+    path = tmp_path / "cloud.ply"
+    write_ply(path, points)
+    weights = [1, 0.5, 1, 0.25, 1, 0.5, 1, 0.75, 1, 0.5]
+    profile = write_profile(tmp_path / "p.json", classifier.model, search_on_test=False, alpha=0.3, beta2=0.6,
+                            beta3=0.1, view_weights=weights, templates=["a {} shape"])
+    flags = ["--alpha", "0.3", "--beta2", "0.6", "--beta3", "0.1", "--view-weights", ",".join(map(str, weights)),
+             "--template", "a {} shape"]
+    [by_flags] = cli_classify_json(cli, path, extra=flags)
+    [by_cli_profile] = cli_classify_json(cli, path, extra=["--profile", profile])
+    by_keywords = calip3d.Classifier(model=TINY_MODEL, device="cpu", alpha=0.3, beta2=0.6, beta3=0.1,
+                                     view_weights=weights, templates=["a {} shape"]).classify(points, CLASSES)
+    by_profile = calip3d.Classifier(model=TINY_MODEL, device="cpu", profile=profile).classify(points, CLASSES)
+    assert by_flags["logits"] == by_cli_profile["logits"] == by_keywords["logits"] == by_profile["logits"]
+    assert by_flags["logits"] != classifier.classify(points, CLASSES)["logits"], "not the defaults"
+    # An explicit keyword overrides the profile, as a flag does.
+    [b2_flag] = cli_classify_json(cli, path, extra=["--profile", profile, "--beta2", "0"])
+    b2 = calip3d.Classifier(model=TINY_MODEL, device="cpu", profile=profile, beta2=0.0).classify(points, CLASSES)
+    assert b2["logits"] == b2_flag["logits"] != by_profile["logits"]
+
+
+def test_a_test_searched_profile_is_refused_with_the_cli_message(cli, classifier, tmp_path):
+    profile = write_profile(tmp_path / "test.json", classifier.model, search_on_test=True)
+    points = cloud(300, seed=2).astype(np.float32)
+    path = tmp_path / "cloud.ply"
+    write_ply(path, points)
+    p = run_cli(cli, "classify", path, "--classes", CLASSES, "--profile", profile, "--quiet", check_codes=(1,))
+    cli_message = p.stderr.strip().splitlines()[-1]
+    assert "searched on the test set" in cli_message
+    with pytest.raises(calip3d.Calip3dError) as e:
+        calip3d.Classifier(model=TINY_MODEL, device="cpu", profile=profile)
+    assert f"error: {e.value}" == cli_message
+    with pytest.raises(calip3d.Calip3dError) as e:
+        calip3d.check_settings(profile=profile)
+    assert f"error: {e.value}" == cli_message
+    # Told otherwise, it is used, and its predictions are stamped as the CLI's are.
+    calip3d.check_settings(profile=profile, allow_test_search=True)
+    c = calip3d.Classifier(model=TINY_MODEL, device="cpu", profile=profile, allow_test_search=True)
+    [want] = cli_classify_json(cli, path, extra=["--profile", profile, "--search-on-test"])
+    got = c.classify(points, CLASSES)
+    assert got["logits"] == want["logits"] and got["stamp"] == want["stamp"]
 
 
 def test_the_gil_is_released_while_computing(classifier, shared):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import CLASSES, TINY_MODEL, run_cli
+from conftest import CLASSES, TINY_MODEL, run_cli, write_profile
 
 pq = pytest.importorskip("pyarrow.parquet", reason="pip install 'calip3d[ray]'")
 pytest.importorskip("ray", reason="pip install 'calip3d[ray]'")
@@ -96,6 +96,16 @@ def test_setup_errors_are_one_line_before_ray_starts(tmp_path, shared):
         assert "Traceback" not in p.stderr
         # Found on the driver: Ray never started.
         assert "Started a local Ray instance" not in p.stderr, (extra, p.stderr)
+    # A profile searched on the test split: the CLI's message, unless --search-on-test.
+    import calip3d
+
+    model_id = calip3d.Classifier(model=TINY_MODEL, device="cpu").model
+    write_profile(tmp_path / "test.json", model_id, search_on_test=True)
+    p = ray_cli(obj, "--model", TINY_MODEL, "--out", "r.parquet", "--classes", CLASSES, "--profile", "test.json",
+                cwd=tmp_path)
+    assert p.returncode == 1 and "test.json: this profile was searched on the test set; pass --search-on-test" \
+        in p.stderr, p.stderr
+    assert "Started a local Ray instance" not in p.stderr
     p = ray_cli(tmp_path / "nothing_here", "--classes", CLASSES, "--out", "r.parquet", cwd=tmp_path)
     assert p.returncode == 1 and "nothing_here: no such file or folder" in p.stderr, p.stderr
     assert not (tmp_path / "r.parquet").exists()

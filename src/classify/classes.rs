@@ -129,36 +129,105 @@ fn fill(template: &str, name: &str) -> String {
     template.replace("{}", &name.replace('_', " "))
 }
 
-/// Resolves `--classes`: an existing file, else a built-in list name, else a comma list. A string
-/// that looks like a file (`.txt`, or a path with `/`) but does not exist is an error, not a class.
+/// A class list as a typed value, what the library takes: names, a classes file, or a built-in
+/// list. [`Self::specs`] turns it into classes with their prompts.
+///
+/// ```
+/// use calip3d::classify::classes::ClassList;
+/// let list = ClassList::from_names(["chair", "night_stand"]);
+/// let specs = list.specs(&["a {}.".to_string()])?;
+/// assert_eq!(specs[1].prompts, ["a night stand."]);
+/// assert_eq!(ClassList::builtin("modelnet10").unwrap().specs(&["{}".into()])?.len(), 10);
+/// # Ok::<(), calip3d::classify::classes::ClassesError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClassList {
+    /// Class names, each prompted with every template.
+    Names(Vec<String>),
+    /// A classes file (one class per line, `name: prompt | prompt`, `#` comments).
+    File(std::path::PathBuf),
+    /// A built-in list ([`BUILTIN`]) by its name.
+    Builtin(&'static str),
+}
+
+impl ClassList {
+    /// Class names, each prompted with every template.
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        ClassList::Names(names.into_iter().map(|n| n.as_ref().to_string()).collect())
+    }
+
+    /// A classes file.
+    pub fn from_file(path: impl Into<std::path::PathBuf>) -> Self {
+        ClassList::File(path.into())
+    }
+
+    /// The built-in list of that name (case-insensitive): `modelnet40`, `modelnet10`,
+    /// `scanobjectnn`.
+    pub fn builtin(name: &str) -> Option<Self> {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, _)| ClassList::Builtin(n))
+    }
+
+    /// The list that the text form of `--classes` (and of the Python package's `classes="…"`)
+    /// names: an existing file, else a built-in list's name, else a comma list. Text that looks
+    /// like a file (`.txt`, or a path with `/`) but does not exist is an error, not a class.
+    pub fn from_arg(arg: &str) -> Result<Self, ClassesError> {
+        if Path::new(arg).is_file() {
+            return Ok(ClassList::File(arg.into()));
+        }
+        if let Some(list) = Self::builtin(arg) {
+            return Ok(list);
+        }
+        if arg.ends_with(".txt") || arg.contains('/') || arg.contains(std::path::MAIN_SEPARATOR) {
+            return Err(ClassesError::NotFound(arg.to_string()));
+        }
+        let names: Vec<&str> = arg.split(',').map(str::trim).collect();
+        if names.iter().all(|n| n.is_empty()) {
+            return Err(ClassesError::Empty {
+                origin: "--classes".into(),
+            });
+        }
+        Ok(Self::from_names(names))
+    }
+
+    /// The classes with their prompts: each template filled with the class name, unless a file
+    /// gives the class its own prompts.
+    pub fn specs(&self, templates: &[String]) -> Result<Vec<ClassSpec>, ClassesError> {
+        if let Some(t) = templates.iter().find(|t| !t.contains("{}")) {
+            return Err(ClassesError::BadTemplate(t.clone()));
+        }
+        match self {
+            ClassList::Names(names) => {
+                parse_classes_strict(&names.join("\n"), "--classes", templates)
+            }
+            ClassList::File(path) => {
+                let origin = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => ClassesError::NotFound(origin.clone()),
+                    _ => ClassesError::Unreadable {
+                        origin: origin.clone(),
+                        message: e.to_string(),
+                    },
+                })?;
+                parse_classes(&text, &origin, templates)
+            }
+            ClassList::Builtin(name) => {
+                let (_, list) = BUILTIN
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .expect("built from BUILTIN");
+                parse_classes(list, name, templates)
+            }
+        }
+    }
+}
+
+/// [`ClassList::from_arg`] then [`ClassList::specs`]: the classes `--classes ARG` names.
 pub fn resolve(arg: &str, templates: &[String]) -> Result<Vec<ClassSpec>, ClassesError> {
-    if let Some(t) = templates.iter().find(|t| !t.contains("{}")) {
-        return Err(ClassesError::BadTemplate(t.clone()));
-    }
-    let path = Path::new(arg);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|e| ClassesError::Unreadable {
-            origin: arg.to_string(),
-            message: e.to_string(),
-        })?;
-        return parse_classes(&text, arg, templates);
-    }
-    if let Some((_, list)) = BUILTIN
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(arg))
-    {
-        return parse_classes(list, arg, templates);
-    }
-    if arg.ends_with(".txt") || arg.contains('/') || arg.contains(std::path::MAIN_SEPARATOR) {
-        return Err(ClassesError::NotFound(arg.to_string()));
-    }
-    let lines = arg.split(',').map(str::trim).collect::<Vec<_>>().join("\n");
-    if lines.trim().is_empty() {
-        return Err(ClassesError::Empty {
-            origin: "--classes".into(),
-        });
-    }
-    parse_classes_strict(&lines, "--classes", templates)
+    ClassList::from_arg(arg)?.specs(templates)
 }
 
 /// Parses a classes file's text; `source` names it in errors.

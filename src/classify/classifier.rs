@@ -1,8 +1,9 @@
 //! [`Classifier`]: the whole pipeline behind one value, built once and shared by threads.
 
-use super::classes::ClassSpec;
+use super::classes::{ClassList, ClassSpec};
 use super::prediction::{softmax, Prediction, Timings};
 use super::profile::Profile;
+use super::settings::Settings;
 use crate::attend::{
     aggregate_views, CalipAttention, CalipParams, FewShotAdapter, FewShotKind, TipCache,
 };
@@ -20,7 +21,9 @@ use std::time::Instant;
 /// The model used when none is named: OpenAI's ViT-B/32 CLIP on the Hugging Face Hub.
 pub const DEFAULT_MODEL: &str = "openai/clip-vit-base-patch32";
 
-/// Settings of a [`Classifier`]; every field has a documented default.
+/// A typed way to fill [`Settings`] and build a [`Classifier`]: each method sets one value, and
+/// [`Self::build`] merges them in one order whatever the order of the calls: defaults < profile
+/// < explicit values.
 ///
 /// ```no_run
 /// use calip3d::classify::Classifier;
@@ -31,99 +34,91 @@ pub const DEFAULT_MODEL: &str = "openai/clip-vit-base-patch32";
 ///     .build()?;
 /// # Ok::<(), calip3d::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClassifierBuilder {
-    model: String,
-    projection: Projection,
-    views: Option<ViewSet>,
-    device: DeviceChoice,
-    params: CalipParams,
-    view_weights: Option<Vec<f32>>,
-    load: LoadOptions,
-    normalize_input: bool,
-    keep_view_logits: bool,
+    settings: Settings,
+    /// Explicit α and β as one value ([`Self::params`]); [`Settings::alpha`] and the β fields
+    /// apply on top.
+    params: Option<CalipParams>,
+    load: Option<LoadOptions>,
     profile: Option<Profile>,
     adapter: Option<Arc<FewShotAdapter>>,
-    precision: Precision,
-}
-
-impl Default for ClassifierBuilder {
-    fn default() -> Self {
-        ClassifierBuilder {
-            model: DEFAULT_MODEL.to_string(),
-            projection: Projection::Realistic,
-            views: None,
-            device: DeviceChoice::Auto,
-            params: CalipParams::default(),
-            view_weights: None,
-            load: LoadOptions::default(),
-            normalize_input: false,
-            keep_view_logits: false,
-            profile: None,
-            adapter: None,
-            precision: Precision::F32,
-        }
-    }
 }
 
 impl ClassifierBuilder {
+    /// A builder from settings whose profile and adapter are already read
+    /// ([`Classifier::new`] reads them).
+    pub(crate) fn from_settings(
+        settings: Settings,
+        profile: Option<Profile>,
+        adapter: Option<FewShotAdapter>,
+    ) -> Self {
+        ClassifierBuilder {
+            settings,
+            params: None,
+            load: None,
+            profile,
+            adapter: adapter.map(Arc::new),
+        }
+    }
+
     /// CLIP model: a local folder in the Hugging Face layout or a Hub repo id.
     pub fn model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
+        self.settings.model = Some(model.into());
         self
     }
     /// Projection (default: realistic, PointCLIP V2's 10 views).
     pub fn projection(mut self, projection: Projection) -> Self {
-        self.projection = projection;
+        self.settings.projection = Some(projection);
         self
     }
     /// Views to render instead of the projection's preset.
     pub fn views(mut self, views: ViewSet) -> Self {
-        self.views = Some(views);
+        self.settings.views = Some(views);
         self
     }
     /// Where to project: GPU, CPU or whichever is there (default).
     pub fn device(mut self, device: DeviceChoice) -> Self {
-        self.device = device;
+        self.settings.device = Some(device);
         self
     }
-    /// CALIP's α and β (default [`CalipParams::default`]).
+    /// CALIP's α and β (default [`CalipParams::default`]); they win over a profile's.
     pub fn params(mut self, params: CalipParams) -> Self {
-        self.params = params;
+        self.params = Some(params);
         self
     }
     /// Per-view weights of the logit average (default: all 1, as PointCLIP's zero-shot).
     pub fn view_weights(mut self, weights: Vec<f32>) -> Self {
-        self.view_weights = Some(weights);
+        self.settings.view_weights = Some(weights);
         self
     }
     /// How files are read and how many points are kept (also applied to in-memory clouds).
     pub fn load_options(mut self, load: LoadOptions) -> Self {
-        self.load = load;
+        self.load = Some(load);
         self
     }
     /// Point budget: clouds with more points are subsampled deterministically (0 = keep all).
     pub fn max_points(mut self, max_points: usize) -> Self {
-        self.load.max_points = max_points;
+        self.settings.max_points = Some(max_points);
+        if let Some(load) = &mut self.load {
+            load.max_points = max_points;
+        }
         self
     }
     /// Apply CLIP's mean/std normalisation to the depth images (off by default, as the originals).
     pub fn normalize_input(mut self, on: bool) -> Self {
-        self.normalize_input = on;
+        self.settings.normalize_input = on;
         self
     }
     /// Keep the per-view logits in each [`Prediction`].
     pub fn keep_view_logits(mut self, on: bool) -> Self {
-        self.keep_view_logits = on;
+        self.settings.keep_view_logits = on;
         self
     }
-
-    /// Applies a [`Profile`] from `calip3d tune`: its α, β, view weights and templates. Settings
-    /// given after this call override the profile's. [`Self::build`] checks that the profile was
-    /// made for this model, projection and number of views.
+    /// Applies a [`Profile`] from `calip3d tune`: its α, β, view weights and templates, under any
+    /// value set explicitly (before or after this call). [`Self::build`] checks that it was made
+    /// for this model, projection and number of views.
     pub fn profile(mut self, profile: Profile) -> Self {
-        self.params = profile.params();
-        self.view_weights = Some(profile.settings.view_weights.clone());
         self.profile = Some(profile);
         self
     }
@@ -135,20 +130,30 @@ impl ClassifierBuilder {
     }
     /// Arithmetic of the vision tower's matrix products (default f32; see [`Precision`]).
     pub fn precision(mut self, precision: Precision) -> Self {
-        self.precision = precision;
+        self.settings.precision = Some(precision);
         self
     }
 
-    /// Loads the model and sets up the projector.
+    /// Merges the settings, loads the model and sets up the projector.
     pub fn build(self) -> Result<Classifier> {
-        let views = self.views.unwrap_or_else(|| self.projection.views());
+        let s = &self.settings;
+        let profile = self.profile.as_ref();
+        let projection = s.projection();
+        let views = s.views.clone().unwrap_or_else(|| projection.views());
         let n_views = views.len();
-        if let Some(p) = &self.profile {
+        if let Some(p) = profile {
             // Projection and views first: their mismatch explains wrong-length view weights.
             // The model is checked once it is loaded.
-            p.check_made_for(&p.made_for.model, &self.projection.to_string(), n_views)?;
+            p.check_made_for(&p.made_for.model, &projection.to_string(), n_views)?;
         }
-        let view_weights = self.view_weights.unwrap_or_else(|| vec![1.0; n_views]);
+        let base = self
+            .params
+            .or_else(|| profile.map(Profile::params))
+            .unwrap_or_default();
+        let params = s.params_over(base)?;
+        let view_weights = s
+            .view_weights(profile)
+            .unwrap_or_else(|| vec![1.0; n_views]);
         if view_weights.len() != n_views {
             return Err(Error::InvalidSetting(format!(
                 "{} view weights given for {} views",
@@ -163,14 +168,15 @@ impl ClassifierBuilder {
                 "view weights must be finite, non-negative and not all zero".into(),
             ));
         }
-        let projector = Projector::new(self.projection, views, self.device)?;
-        let encoder = ClipEncoder::load_with(&self.model, &Device::Cpu, self.precision)?;
-        let projection = self.projection.to_string();
-        if let Some(p) = &self.profile {
-            p.check_made_for(encoder.model_id(), &projection, n_views)?;
+        let load = self.load.clone().unwrap_or_else(|| s.load_options());
+        let projector = Projector::new(projection, views, s.device.unwrap_or_default())?;
+        let model = s.model.as_deref().unwrap_or(DEFAULT_MODEL);
+        let encoder = ClipEncoder::load_with(model, &Device::Cpu, s.precision.unwrap_or_default())?;
+        if let Some(p) = profile {
+            p.check_made_for(encoder.model_id(), &projection.to_string(), n_views)?;
         }
         if let Some(a) = &self.adapter {
-            check_adapter_made_for(a, encoder.model_id(), &projection, n_views)?;
+            check_adapter_made_for(a, encoder.model_id(), &projection.to_string(), n_views)?;
             if let FewShotKind::InterView(iv) = &a.kind {
                 if iv.dim != encoder.embed_dim() {
                     return Err(Error::InvalidSetting(format!(
@@ -181,15 +187,17 @@ impl ClassifierBuilder {
                 }
             }
         }
+        let templates = s.templates(profile);
         Ok(Classifier {
             encoder,
             projector,
-            projection: self.projection,
-            attention: CalipAttention::new(self.params),
+            projection,
+            attention: CalipAttention::new(params),
             view_weights,
-            load: self.load,
-            normalize_input: self.normalize_input,
-            keep_view_logits: self.keep_view_logits,
+            load,
+            normalize_input: s.normalize_input,
+            keep_view_logits: s.keep_view_logits,
+            templates,
             profile: self.profile,
             adapter: self.adapter,
         })
@@ -306,6 +314,8 @@ pub struct Classifier {
     load: LoadOptions,
     normalize_input: bool,
     keep_view_logits: bool,
+    /// Prompt templates for classes without their own prompts.
+    templates: Vec<String>,
     profile: Option<Profile>,
     adapter: Option<Arc<FewShotAdapter>>,
 }
@@ -363,13 +373,28 @@ impl Classifier {
     pub fn adapter(&self) -> Option<&FewShotAdapter> {
         self.adapter.as_deref()
     }
-    /// The prompt templates for classes without their own prompts: the profile's, else the
-    /// projection's defaults.
+    /// The prompt templates for classes without their own prompts: the explicit ones, else the
+    /// profile's, else the projection's defaults.
     pub fn templates(&self) -> Vec<String> {
-        match &self.profile {
-            Some(p) => p.settings.templates.clone(),
-            None => super::classes::default_templates(self.projection),
-        }
+        self.templates.clone()
+    }
+
+    /// The classes `names`, prompted with [`Self::templates`] and encoded.
+    ///
+    /// ```no_run
+    /// # use calip3d::classify::Classifier;
+    /// # let classifier = Classifier::builder().build()?;
+    /// let classes = classifier.classes(&["chair", "table", "lamp"])?;
+    /// # Ok::<(), calip3d::Error>(())
+    /// ```
+    pub fn classes<S: AsRef<str>>(&self, names: &[S]) -> Result<ClassSet> {
+        self.class_list(&ClassList::from_names(names))
+    }
+
+    /// The classes of a [`ClassList`] (names, a file, a built-in list), prompted with
+    /// [`Self::templates`] unless the list gives its own prompts, and encoded.
+    pub fn class_list(&self, list: &ClassList) -> Result<ClassSet> {
+        self.class_set(list.specs(&self.templates)?)
     }
 
     /// Encodes the prompts of each class (cached on disk across runs by the encoder).

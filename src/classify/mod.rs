@@ -4,6 +4,7 @@ pub mod classes;
 mod classifier;
 mod prediction;
 pub mod profile;
+mod settings;
 pub(crate) mod stream;
 
 pub use classifier::{
@@ -14,4 +15,5 @@ pub use prediction::{
     DEFAULT_TOP_K,
 };
 pub use profile::Profile;
+pub use settings::Settings;
 pub use stream::StreamOptions;

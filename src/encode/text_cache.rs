@@ -111,11 +111,6 @@ impl TextFeatureCache {
             data: data.to_vec(),
         };
         let json = serde_json::to_string(&entry).map_err(|e| err(e.to_string()))?;
-        // Unique per process and call: threads of one process may store the same entry at once.
-        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-        std::fs::write(&tmp, json).map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| err(e.to_string()))
+        crate::atomic::write(&path, json.as_bytes()).map_err(|e| err(e.to_string()))
     }
 }

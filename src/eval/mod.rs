@@ -30,7 +30,8 @@ use crate::error::{Error, Result};
 use crate::load::dataset::Dataset;
 use serde::Serialize;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use crate::atomic::AtomicFile;
+use std::path::Path;
 
 /// Classifies every item of `dataset` through the one pipeline loop
 /// ([`StreamOptions`]): `jobs` workers read the dataset's read units (whole h5 chunks, or
@@ -99,39 +100,26 @@ impl PredictionRecord {
     }
 }
 
-/// A JSON-lines predictions file, written to a temporary file in the same folder and renamed
-/// into place by [`PredictionsFile::finish`]: readers never see a partial file, and a run that
-/// stops early leaves the previous file as it was.
+/// A JSON-lines predictions file, written through an [`AtomicFile`] and renamed into place by
+/// [`PredictionsFile::finish`]: readers never see a partial file, and a run that stops early
+/// leaves the previous file as it was.
 pub struct PredictionsFile {
-    path: PathBuf,
-    tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
-    renamed: bool,
+    out: AtomicFile,
 }
 
 impl PredictionsFile {
     /// Starts writing `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(|source| Error::Io {
-            path: tmp.clone(),
+        let out = AtomicFile::create(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
             source,
         })?;
-        Ok(PredictionsFile {
-            path: path.to_path_buf(),
-            tmp,
-            out: std::io::BufWriter::new(file),
-            renamed: false,
-        })
+        Ok(PredictionsFile { out })
     }
 
     fn io(&self, source: std::io::Error) -> Error {
         Error::Io {
-            path: self.path.clone(),
+            path: self.out.path().to_path_buf(),
             source,
         }
     }
@@ -139,28 +127,15 @@ impl PredictionsFile {
     /// Appends one record.
     pub fn write(&mut self, record: &PredictionRecord) -> Result<()> {
         let line = serde_json::to_string(record).map_err(|e| self.io(e.into()))?;
-        writeln!(self.out, "{line}").map_err(|e| Error::Io {
-            path: self.path.clone(),
-            source: e,
-        })
+        writeln!(self.out, "{line}").map_err(|e| self.io(e))
     }
 
     /// Flushes and renames the file into place.
-    pub fn finish(mut self) -> Result<()> {
-        self.out.flush().map_err(|e| self.io(e))?;
-        self.out.get_ref().sync_all().map_err(|e| self.io(e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.io(e))?;
-        self.renamed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PredictionsFile {
-    fn drop(&mut self) {
-        // Not finished: the partial file goes.
-        if !self.renamed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+    pub fn finish(self) -> Result<()> {
+        let path = self.out.path().to_path_buf();
+        self.out
+            .commit()
+            .map_err(|source| Error::Io { path, source })
     }
 }
 

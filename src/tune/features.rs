@@ -2,7 +2,8 @@
 //! candidate template, kept in memory so that a search only re-scores (METHOD.md §9).
 
 use super::split::{LabelledItem, SplitSource};
-use crate::classify::{classes, stream, ClassSet, Classifier, StreamOptions, ViewFeatures};
+use crate::classify::classes::{self, ClassList};
+use crate::classify::{stream, ClassSet, Classifier, StreamOptions, ViewFeatures};
 use crate::error::Result;
 use candle_core::Tensor;
 
@@ -125,11 +126,11 @@ pub const TEMPLATE_POOL: &[&[&str]] = &[
 ];
 
 /// Each distinct template set of [`TEMPLATE_POOL`] for the classifier's projection, with the
-/// classes of `class_arg` (as `--classes`) encoded under it. Classes with their own prompts keep
-/// them under every template.
+/// classes of `list` encoded under it. Classes with their own prompts keep them under every
+/// template.
 pub fn template_class_sets(
     classifier: &Classifier,
-    class_arg: &str,
+    list: &ClassList,
 ) -> Result<Vec<(Vec<String>, ClassSet)>> {
     let defaults = classes::default_templates(classifier.projection());
     let mut sets: Vec<Vec<String>> = Vec::new();
@@ -145,7 +146,7 @@ pub fn template_class_sets(
     }
     sets.into_iter()
         .map(|t| {
-            let specs = classes::resolve(class_arg, &t)?;
+            let specs = list.specs(&t)?;
             Ok((t, classifier.class_set(specs)?))
         })
         .collect()

@@ -23,6 +23,7 @@ pub use search::{SearchGrid, SearchResult};
 pub use split::{DatasetSplits, LabelledItem, SeededRng, Split, SplitSource};
 
 use crate::attend::{FewShotAdapter, FewShotKind, FewShotMeta, FewShotMethod, FEWSHOT_FORMAT};
+use crate::classify::classes::ClassList;
 use crate::classify::profile::{
     Accuracy, MadeFor, Profile, SearchedOn, ValidationAccuracy, PROFILE_FORMAT,
 };
@@ -89,12 +90,12 @@ fn encoded_positions(
 }
 
 /// Searches a [`Profile`] for `classifier` on the validation subset of `options.split`.
-/// `class_arg` is `--classes` (a list, file or built-in name) in the order of the source's
+/// `classes` are the source's classes in the order of its
 /// labels. `progress(done, total)` follows the encoding.
 pub fn tune(
     classifier: &Classifier,
     source: &dyn SplitSource,
-    class_arg: &str,
+    classes: &ClassList,
     options: &ValidationOptions,
     grid: &SearchGrid,
     progress: &mut dyn FnMut(usize, usize),
@@ -107,7 +108,7 @@ pub fn tune(
     let encoded = encode_items(classifier, source, &val_items, |n| {
         progress(n, val_items.len())
     })?;
-    let candidates = template_class_sets(classifier, class_arg)?;
+    let candidates = template_class_sets(classifier, classes)?;
     let result = search::search(classifier, &encoded, &candidates, grid)?;
     let profile = Profile {
         format: PROFILE_FORMAT.into(),

@@ -4,8 +4,9 @@
 
 use super::features::EncodedItems;
 use crate::attend::CalipParams;
+use crate::classify::classes::{self, ClassList};
 use crate::classify::profile::TEST_SEARCH_STAMP;
-use crate::classify::{classes, Classifier, Scoring};
+use crate::classify::{Classifier, Scoring};
 use crate::error::{Error, Result};
 use crate::eval::EvalReport;
 use crate::load::dataset::{read_item, ItemSource};
@@ -25,14 +26,14 @@ pub struct ReportRow {
 
 /// Scores the rows of the report on encoded evaluation items: plain CLIP and CALIP with the
 /// defaults, and the classifier's own settings (profile, flags, adapter) when they differ.
-/// `class_arg` is `--classes`.
+/// `list` names the classes, in label order.
 pub fn report_rows(
     classifier: &Classifier,
     items: &EncodedItems,
-    class_arg: &str,
+    list: &ClassList,
 ) -> Result<Vec<ReportRow>> {
     let defaults = classes::default_templates(classifier.projection());
-    let default_classes = classifier.class_set(classes::resolve(class_arg, &defaults)?)?;
+    let default_classes = classifier.class_set(list.specs(&defaults)?)?;
     let names = default_classes.names().to_vec();
     let uniform = vec![1.0f32; items.features.views_per_cloud];
     let score =
@@ -81,7 +82,7 @@ pub fn report_rows(
         || classifier.view_weights() != uniform.as_slice()
         || own_templates != defaults;
     if differs {
-        let own_classes = classifier.class_set(classes::resolve(class_arg, &own_templates)?)?;
+        let own_classes = classifier.class_list(list)?;
         let mut method = match classifier.profile() {
             Some(_) => "CALIP + profile".to_string(),
             None => "CALIP (settings given as flags)".to_string(),
@@ -190,11 +191,11 @@ pub fn markdown(rows: &[ReportRow], dataset: &str, model: &str, projection: &str
 }
 
 /// Encodes the evaluation items once, scores every row and writes the Markdown report
-/// atomically to `path`. `items` are `(where, label)` in the order of `class_arg`'s classes, in
+/// atomically to `path`. `items` are `(where, label)` in the order of `list`'s classes, in
 /// any dataset layout (files, h5 shapes); `drop_background` as the evaluation's.
 pub fn write_eval_report(
     classifier: &Classifier,
-    class_arg: &str,
+    list: &ClassList,
     dataset: &str,
     items: &[(ItemSource, usize)],
     drop_background: bool,
@@ -211,7 +212,7 @@ pub fn write_eval_report(
         .collect();
     let source = ItemList { drop_background };
     let encoded = super::encode_items(classifier, &source, &items, |n| progress(n, items.len()))?;
-    let rows = report_rows(classifier, &encoded, class_arg)?;
+    let rows = report_rows(classifier, &encoded, list)?;
     let text = markdown(
         &rows,
         dataset,

@@ -235,6 +235,66 @@ fn a_profile_gives_the_logits_of_its_settings_as_flags() {
     let a = json_lines(&run_ok(&with_profile));
     let b = json_lines(&run_ok(&with_flags));
     assert_eq!(a[0]["logits"], b[0]["logits"]);
+    // The same settings through the library: the builder (its explicit α and β win over the
+    // profile's whatever the order of the calls) and `Settings`, as values and as a profile.
+    let logits = |c: calip3d::classify::Classifier| -> Vec<f32> {
+        let specs =
+            calip3d::classify::classes::resolve("chair,table,lamp", &c.templates()).unwrap();
+        let classes = c.class_set(specs).unwrap();
+        c.classify_file(&cloud, &classes).unwrap().logits
+    };
+    let cli: Vec<f32> = serde_json::from_value(a[0]["logits"].clone()).unwrap();
+    let loaded = calip3d::classify::Profile::load(&profile).unwrap();
+    let builder = || {
+        calip3d::classify::Classifier::builder()
+            .model(m.as_str())
+            .projection(calip3d::project::Projection::PointClip)
+            .device(calip3d::project::DeviceChoice::Cpu)
+            .max_points(256)
+    };
+    let params = calip3d::attend::CalipParams {
+        alpha_s: 0.25,
+        alpha_t: 0.25,
+        beta2: 0.7,
+        beta3: 0.05,
+        ..Default::default()
+    };
+    let other = calip3d::attend::CalipParams {
+        beta2: 0.1,
+        ..params
+    };
+    let by_profile = builder().profile(loaded.clone()).build().unwrap();
+    assert_eq!(logits(by_profile), cli);
+    // Explicit values given before the profile are not lost (β2 = 0.1 then wins).
+    let before = builder()
+        .params(other)
+        .profile(loaded.clone())
+        .build()
+        .unwrap();
+    let after = builder().profile(loaded).params(other).build().unwrap();
+    let (before, after) = (logits(before), logits(after));
+    assert_eq!(before, after);
+    assert_ne!(before, cli);
+    let mut settings = calip3d::classify::Settings::default();
+    settings.model = Some(m.clone());
+    settings.projection = Some(calip3d::project::Projection::PointClip);
+    settings.device = Some(calip3d::project::DeviceChoice::Cpu);
+    settings.max_points = Some(256);
+    settings.alpha = Some(0.25);
+    settings.beta2 = Some(0.7);
+    settings.beta3 = Some(0.05);
+    settings.view_weights = Some(vec![1.0, 0.25, 0.5, 0.75, 1.0, 0.5]);
+    settings.templates = Some(vec!["a photo of a {}.".into()]);
+    let by_values = calip3d::classify::Classifier::new(&settings).unwrap();
+    assert_eq!(logits(by_values), cli);
+    let mut from_file = calip3d::classify::Settings::default();
+    from_file.model = settings.model.clone();
+    from_file.projection = settings.projection;
+    from_file.device = settings.device;
+    from_file.max_points = settings.max_points;
+    from_file.profile = Some(profile.clone());
+    let by_file = calip3d::classify::Classifier::new(&from_file).unwrap();
+    assert_eq!(logits(by_file), cli);
     let mut plain = vec![
         "classify",
         cloud.to_str().unwrap(),

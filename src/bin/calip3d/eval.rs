@@ -60,22 +60,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             drop_background: args.no_background,
         },
     )?;
-    // `--classes dataset` (or `folders`): the dataset's own class names.
-    let class_arg = match args.pipeline.classes.as_str() {
-        "dataset" | "folders" => dataset
+    let list = args.pipeline.class_list(|| {
+        dataset
             .class_names()
+            .map(<[String]>::to_vec)
             .ok_or_else(|| {
                 anyhow::anyhow!(
-                    "{}: a {} dataset names no classes; give them with --classes (e.g. scanobjectnn)",
-                    args.dir.display(),
-                    dataset.layout()
-                )
-            })?
-            .join(","),
-        other => other.to_string(),
-    };
+                "{}: a {} dataset names no classes; give them with --classes (e.g. scanobjectnn)",
+                args.dir.display(),
+                dataset.layout()
+            )
+            })
+    })?;
     let classifier = args.pipeline.classifier(false)?;
-    let classes = args.pipeline.class_set_of(&class_arg, &classifier)?;
+    let classes = classifier.class_list(&list)?;
     let names = classes.names().to_vec();
     let labels = dataset.labels_in(&names)?;
     let mut predictions = args
@@ -120,7 +118,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let dir = args.dir.display().to_string();
         calip3d::tune::report::write_eval_report(
             &classifier,
-            &class_arg,
+            &list,
             &dir,
             &items,
             args.no_background,

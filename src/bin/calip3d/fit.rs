@@ -1,9 +1,9 @@
 //! `calip3d fit`: a few-shot adapter (Tip-Adapter cache or PointCLIP's inter-view adapter) from
 //! K shots per class of the training split.
 
+use crate::dataset_args::{dataset, ValidationArgs};
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use crate::tune::{dataset, ValidationArgs};
 use calip3d::attend::FewShotMethod;
 use calip3d::classify::profile::TEST_SEARCH_STAMP;
 use calip3d::tune::{self, fit::TrainConfig, FitOptions};
@@ -51,8 +51,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let classifier = args.pipeline.classifier(false)?;
-    let (source, class_arg) = dataset(&args.dataset, &args.pipeline)?;
-    let classes = args.pipeline.class_set_of(&class_arg, &classifier)?;
+    let (source, list) = dataset(&args.dataset, &args.pipeline)?;
+    let classes = classifier.class_list(&list)?;
     let options = FitOptions {
         validation: args.validation.options(args.pipeline.search_on_test),
         shots: args.shots,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod batch;
 mod classify;
+mod dataset_args;
 mod embed;
 mod eval;
 mod exit;

@@ -1,8 +1,7 @@
 //! Options shared by `classify`, `eval` and `batch`: how to build the classifier and the classes.
 
-use calip3d::attend::{CalipParams, FewShotAdapter};
-use calip3d::classify::profile::TEST_SEARCH_STAMP;
-use calip3d::classify::{classes, ClassSet, Classifier, Profile, DEFAULT_MODEL};
+use calip3d::classify::classes::ClassList;
+use calip3d::classify::{ClassSet, Classifier, Settings, DEFAULT_MODEL};
 use calip3d::project::{DeviceChoice, Projection, ViewSet};
 use calip3d::UpAxis;
 
@@ -127,102 +126,58 @@ pub struct PipelineArgs {
 }
 
 impl PipelineArgs {
-    /// CALIP parameters from the defaults (or the profile's) and the flags.
-    pub fn params(&self, profile: Option<&Profile>) -> CalipParams {
-        let mut p = profile.map(Profile::params).unwrap_or_default();
-        if self.baseline {
-            p.beta2 = 0.0;
-            p.beta3 = 0.0;
-        }
-        if let Some(a) = self.alpha {
-            p.alpha_s = a;
-            p.alpha_t = a;
-        }
-        if let Some(b) = self.beta2 {
-            p.beta2 = b;
-        }
-        if let Some(b) = self.beta3 {
-            p.beta3 = b;
-        }
-        p
-    }
-
-    /// The profile of `--profile`, if any; one searched on the test set needs `--search-on-test`.
-    pub fn load_profile(&self) -> anyhow::Result<Option<Profile>> {
-        let Some(path) = &self.profile else {
-            return Ok(None);
-        };
-        let profile = Profile::load(path)?;
-        if profile.search_on_test && !self.search_on_test {
-            anyhow::bail!(
-                "{}: this profile was searched on the test set; pass --search-on-test to use it anyway",
-                path.display()
-            );
-        }
-        if let Some(stamp) = profile.stamp() {
-            eprintln!("warning: {}: {stamp}", path.display());
-        }
-        Ok(Some(profile))
-    }
-
-    /// The adapter of `--adapter`, if any; one fitted on the test set needs `--search-on-test`.
-    pub fn load_adapter(&self) -> anyhow::Result<Option<FewShotAdapter>> {
-        let Some(path) = &self.adapter else {
-            return Ok(None);
-        };
-        let adapter = FewShotAdapter::load(path)?;
-        if adapter.meta.search_on_test {
-            if !self.search_on_test {
-                anyhow::bail!(
-                    "{}: this adapter was fitted on the test set; pass --search-on-test to use it anyway",
-                    path.display()
-                );
-            }
-            eprintln!("warning: {}: {TEST_SEARCH_STAMP}", path.display());
-        }
-        Ok(Some(adapter))
+    /// The flags as library settings (the library merges them with a profile's).
+    pub fn settings(&self, keep_view_logits: bool) -> anyhow::Result<Settings> {
+        let p = &self.projection;
+        let mut s = Settings::default();
+        s.model = Some(self.model.clone());
+        s.projection = Some(p.projection);
+        s.views = Some(p.views()?);
+        s.device = Some(p.device);
+        s.precision = Some(self.precision);
+        s.alpha = self.alpha;
+        s.beta2 = self.beta2;
+        s.beta3 = self.beta3;
+        s.baseline = self.baseline;
+        s.view_weights = self.view_weights.clone();
+        s.templates = (!self.template.is_empty()).then(|| self.template.clone());
+        s.normalize_input = self.normalize;
+        s.keep_view_logits = keep_view_logits;
+        s.max_points = Some(p.max_points);
+        s.up_axis = p.up_axis.map(UpAxis::from);
+        s.format = p.format;
+        s.profile = self.profile.clone();
+        s.adapter = self.adapter.clone();
+        s.allow_test_search = self.search_on_test;
+        Ok(s)
     }
 
     /// Loads the model and sets up projection.
     pub fn classifier(&self, keep_view_logits: bool) -> anyhow::Result<Classifier> {
-        let p = &self.projection;
-        let profile = self.load_profile()?;
-        let mut builder = Classifier::builder();
-        if let Some(profile) = &profile {
-            builder = builder.profile(profile.clone());
-        }
-        if let Some(adapter) = self.load_adapter()? {
-            builder = builder.adapter(adapter);
-        }
-        let mut builder = builder
-            .model(&self.model)
-            .projection(p.projection)
-            .views(p.views()?)
-            .device(p.device)
-            .params(self.params(profile.as_ref()))
-            .load_options(p.load_options())
-            .normalize_input(self.normalize)
-            .precision(self.precision)
-            .keep_view_logits(keep_view_logits);
-        if let Some(w) = &self.view_weights {
-            builder = builder.view_weights(w.clone());
-        }
-        Ok(builder.build()?)
+        Ok(Classifier::new(&self.settings(keep_view_logits)?)?)
     }
 
-    /// Parses the classes and encodes their prompts.
+    /// The class list of `--classes`: `dataset` (or `folders`) takes `dataset_names` (a
+    /// dataset's own names), anything else is the library's text form (a file, a built-in list
+    /// or a comma list).
+    pub fn class_list(
+        &self,
+        dataset_names: impl FnOnce() -> anyhow::Result<Vec<String>>,
+    ) -> anyhow::Result<ClassList> {
+        Ok(match self.classes.as_str() {
+            "dataset" | "folders" => ClassList::from_names(dataset_names()?),
+            other => ClassList::from_arg(other)?,
+        })
+    }
+
+    /// Parses `--classes` (no dataset) and encodes the prompts.
     pub fn class_set(&self, classifier: &Classifier) -> anyhow::Result<ClassSet> {
-        self.class_set_of(&self.classes, classifier)
-    }
-
-    /// Like [`Self::class_set`], with `classes` in place of `--classes`.
-    pub fn class_set_of(&self, classes: &str, classifier: &Classifier) -> anyhow::Result<ClassSet> {
-        let templates = if self.template.is_empty() {
-            classifier.templates()
-        } else {
-            self.template.clone()
-        };
-        let specs = classes::resolve(classes, &templates)?;
-        Ok(classifier.class_set(specs)?)
+        let list = self.class_list(|| {
+            anyhow::bail!(
+                "--classes {}: only eval, tune and fit read a dataset's class names",
+                self.classes
+            )
+        })?;
+        Ok(classifier.class_list(&list)?)
     }
 }

@@ -1,57 +1,13 @@
 //! `calip3d tune`: search settings on a validation subset of the training split, write a profile.
 
+use crate::dataset_args::{dataset, ValidationArgs};
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::classify::classes;
 use calip3d::classify::profile::TEST_SEARCH_STAMP;
-use calip3d::tune::{self, DatasetSplits, SearchGrid, Split, ValidationOptions};
+use calip3d::tune::{self, SearchGrid};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-
-/// Where the validation subset comes from: shared by `tune` and `fit`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ValidationArgs {
-    /// The split to carve the validation subset from. `test` needs --search-on-test.
-    #[arg(long, default_value = "train")]
-    pub split: Split,
-    /// Fraction of each class of the split that is the validation subset.
-    #[arg(long, default_value_t = tune::split::DEFAULT_VAL_FRACTION)]
-    pub val_fraction: f64,
-    /// Seed of the validation (and shot) draw.
-    #[arg(long, default_value_t = tune::split::DEFAULT_SEED)]
-    pub seed: u64,
-}
-
-impl ValidationArgs {
-    /// The library's options.
-    pub fn options(&self, search_on_test: bool) -> ValidationOptions {
-        ValidationOptions {
-            split: self.split,
-            val_fraction: self.val_fraction,
-            seed: self.seed,
-            search_on_test,
-        }
-    }
-}
-
-/// The dataset of `DATASET --classes C` (`dataset` or `folders` takes the dataset's own class
-/// names), and the
-/// `--classes` argument to resolve prompts with.
-pub fn dataset(
-    dir: &std::path::Path,
-    pipeline: &PipelineArgs,
-) -> anyhow::Result<(DatasetSplits, String)> {
-    let class_arg = match pipeline.classes.as_str() {
-        "folders" | "dataset" => DatasetSplits::class_names(dir)?.join(","),
-        other => other.to_string(),
-    };
-    let names: Vec<String> = classes::resolve(&class_arg, &["{}".to_string()])?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    Ok((DatasetSplits::new(dir, names), class_arg))
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -73,13 +29,13 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let classifier = args.pipeline.classifier(false)?;
-    let (source, class_arg) = dataset(&args.dataset, &args.pipeline)?;
+    let (source, list) = dataset(&args.dataset, &args.pipeline)?;
     let options = args.validation.options(args.pipeline.search_on_test);
     let mut bar = None;
     let (profile, result) = tune::tune(
         &classifier,
         &source,
-        &class_arg,
+        &list,
         &options,
         &SearchGrid::default(),
         &mut |n, total| {
