@@ -59,16 +59,15 @@ pub fn read(data: &[u8], ext: &str) {
 }
 
 /// Replaces libFuzzer's abort-on-any-panic hook: a panic in calip3d's own code is a finding
-/// (abort, the input is saved); a panic in a third-party decoder (a path under the cargo
-/// registry, or a patched crate under `patches/`) is what `calip3d::load` contains and reports
-/// as an error, so it is let through to that containment, silently. Locations in std
+/// (abort, the input is saved), our own LAZ GPS time decoder included; a panic in a third-party
+/// decoder (a path under the cargo registry) is what `calip3d::load` contains and reports as an
+/// error, so it is let through to that containment, silently. Locations in std
 /// (`/rustc/…`, e.g. an overflowing `sum`) are reached from either and let through too.
 pub fn init() {
     std::panic::set_hook(Box::new(|info| {
         let file = info.location().map_or("", |l| l.file());
         // std's own locations (`/rustc/…`) are left alone too: they are reached from either.
-        // patches/ holds patched third-party crates (patches/README.md): theirs, not ours.
-        let third_party = file.contains("/registry/") || file.contains("/patches/");
+        let third_party = file.contains("/registry/");
         if !third_party && !file.starts_with("/rustc/") {
             eprintln!("==fuzz== calip3d panicked: {info}");
             std::process::abort();

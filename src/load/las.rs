@@ -7,6 +7,7 @@
 //! `laz` crates allocate what those fields say (`Vlr::read_from`, `ChunkTable::read`, the layered
 //! decoders' buffers), so a lie there would be an allocation that aborts the process.
 
+use super::laz_points::{PointRecords, Points};
 use super::limits::{check_bytes, check_records, remaining};
 use super::{extend_bounds, Gathered, LoadErrorKind, LoadOptions, Reservoir};
 use crate::cloud::{Format, PointCloud, SourceMeta};
@@ -354,23 +355,13 @@ pub(super) fn read(path: &Path, opts: &LoadOptions) -> Result<PointCloud, LoadEr
 
 /// Reads LAS/LAZ from `src`, which holds `file_len` bytes; `name` names it in warnings.
 pub(super) fn read_from<R: Read + Seek + Send + Sync + 'static>(
-    mut src: R,
+    src: R,
     file_len: u64,
     opts: &LoadOptions,
     name: &str,
 ) -> Result<PointCloud, LoadErrorKind> {
-    let raw = check_header(&mut src, file_len, name)?;
+    let (raw, mut reader) = open(src, file_len, name)?;
     let las_err = |e: las::Error| LoadErrorKind::BadData(e.to_string());
-    let opened = match raw.vlr_count_fix {
-        Some(n) => las::Reader::new(PatchedVlrCount {
-            inner: src,
-            pos: 0,
-            count: n.to_le_bytes(),
-        }),
-        None => las::Reader::new(src),
-    };
-    let mut reader = opened
-        .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header and VLRs: {e}")))?;
     let header = reader.header().clone();
     let format = header.point_format();
     let chunk = (CHUNK_BYTES / u64::from(format.len()).max(1)).max(1);
@@ -427,4 +418,51 @@ pub(super) fn read_from<R: Read + Seek + Send + Sync + 'static>(
         ..SourceMeta::memory(raw.points)
     };
     Ok(g.into_cloud(meta))
+}
+
+/// Checks the file in `src`, then opens its points (`laz_points`: `las`, or our decoder for LAZ
+/// streams with v2 GPS times), showing them a corrected VLR count when the header's is wrong.
+fn open<R: Read + Seek + Send + Sync + 'static>(
+    mut src: R,
+    file_len: u64,
+    name: &str,
+) -> Result<(RawHeader, Points), LoadErrorKind> {
+    let raw = check_header(&mut src, file_len, name)?;
+    let opened = match raw.vlr_count_fix {
+        Some(n) => Points::open(PatchedVlrCount {
+            inner: src,
+            pos: 0,
+            count: n.to_le_bytes(),
+        }),
+        None => Points::open(src),
+    };
+    let points = opened
+        .map_err(|e| LoadErrorKind::BadHeader(format!("cannot read the header and VLRs: {e}")))?;
+    Ok((raw, points))
+}
+
+/// Every point record of the LAS/LAZ file at `path`, decoded as [`read`] decodes them.
+pub(super) fn read_records(path: &Path) -> Result<PointRecords, LoadErrorKind> {
+    let io = |e: std::io::Error| LoadErrorKind::io(e);
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let name = path.display().to_string();
+    let (_, mut points) = open(std::io::BufReader::new(file), len, &name)?;
+    let record_len = usize::from(points.header().point_format().len());
+    let chunk = (CHUNK_BYTES / record_len.max(1) as u64).max(1);
+    let mut bytes = Vec::new();
+    loop {
+        let data = points
+            .read_points(chunk)
+            .map_err(|e| LoadErrorKind::BadData(e.to_string()))?;
+        if data.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(data.raw_bytes());
+    }
+    Ok(PointRecords {
+        bytes,
+        record_len,
+        decoder: points.decoder(),
+    })
 }

@@ -16,6 +16,8 @@ pub mod hdf5;
 mod inputs;
 mod kitti;
 mod las;
+mod laz_gps;
+mod laz_points;
 pub(crate) mod limits;
 mod mesh;
 pub(crate) mod npy;
@@ -29,6 +31,7 @@ mod text;
 pub use error::{IoError, LoadError, LoadErrorKind};
 pub use format::{detect_format, FORMATS};
 pub use inputs::{expand_inputs, is_cloud_file, InputError, CLOUD_EXTENSIONS};
+pub use laz_points::{PointRecords, RecordDecoder};
 pub use sample::{subsample_indices, Reservoir, SplitMix64};
 
 use crate::cloud::{Bounds, Format, PointCloud, SourceMeta, UpAxis};
@@ -57,6 +60,16 @@ impl Default for LoadOptions {
             format: None,
         }
     }
+}
+
+/// The point records of the LAS/LAZ file at `path`, decoded (and checked) as [`load`] decodes
+/// them: every dimension, byte for byte as in an uncompressed LAS file. A panic of the
+/// third-party decoder is an error, as in [`load`].
+pub fn read_point_records(path: &Path) -> Result<PointRecords, LoadError> {
+    crate::contain_panics(|| las::read_records(path))
+        .map_err(LoadErrorKind::Decoder)
+        .and_then(|r| r)
+        .map_err(|kind| LoadError::new(path, kind))
 }
 
 /// Reads a point cloud from `path`, whatever its format.

@@ -32,7 +32,7 @@ const FIXTURES: &[(&str, &str)] = &[
     // Found by `fuzz/laz`: a point-format-1 LAZ whose GPS time stream keeps asking to switch
     // time sequences; laz's v2 decompressor recursed once per switch until the stack overflowed
     // (an abort: SIGSEGV under libFuzzer, "has overflowed its stack" in `calip3d info`). Bounded
-    // in the patched laz (patches/README.md).
+    // here by our own GPS time decompressor (src/load/laz_gps.rs).
     (
         "laz_gps_sequence_switch_recursion.laz",
         "corrupt GPS time: the stream keeps switching sequences",

@@ -16,6 +16,7 @@ mod error_messages;
 mod formats;
 mod fuzz_regressions;
 mod gpu;
+mod laz_parity;
 mod library;
 mod load_generated;
 mod load_limits;
