@@ -137,7 +137,8 @@ fn the_switching_fixture_fails_cleanly_in_every_library_entry() {
     assert!(err.contains("corrupt GPS time: "), "{err}");
 }
 
-/// The same file through the CLI: `info` and `classify` exit 1 naming the file and the problem,
+/// The same file through the CLI: `info` and `classify` exit 2 (an input failed) naming the file
+/// and the problem,
 /// `batch` records it as a failed file among good ones (exit 2), and nothing overflows a stack.
 #[test]
 fn the_switching_fixture_fails_cleanly_in_the_cli() {
@@ -162,7 +163,7 @@ fn the_switching_fixture_fails_cleanly_in_the_cli() {
     let common = ["--classes", "box,pole", "--model", m, "--device", "cpu"];
 
     let run = calip3d(&["info", f]);
-    assert_exit(&run, 1);
+    assert_exit(&run, 2);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         stderr.contains(NAME) && stderr.contains(MESSAGE),
@@ -172,7 +173,7 @@ fn the_switching_fixture_fails_cleanly_in_the_cli() {
     let mut args = vec!["classify", f];
     args.extend(common);
     let run = calip3d(&args);
-    assert_exit(&run, 1);
+    assert_exit(&run, 2);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         stderr.contains(NAME) && stderr.contains(MESSAGE),
