@@ -25,12 +25,12 @@
 
 pub mod plot;
 
+use crate::atomic::AtomicFile;
 use crate::classify::{stream, ClassSet, Classifier, Prediction, StreamOptions};
 use crate::error::{Error, Result};
 use crate::load::dataset::Dataset;
 use serde::Serialize;
 use std::io::Write;
-use crate::atomic::AtomicFile;
 use std::path::Path;
 
 /// Classifies every item of `dataset` through the one pipeline loop
