@@ -1,13 +1,13 @@
 //! [`Classifier`]: the whole pipeline behind one value, built once and shared by threads.
 
 use super::classes::ClassSpec;
-use super::prediction::{softmax, Prediction, Timings};
+use super::prediction::{softmax, Devices, Prediction, StageDevice, Timings};
 use super::profile::Profile;
 use crate::attend::{
     aggregate_views, CalipAttention, CalipParams, FewShotAdapter, FewShotKind, TipCache,
 };
 use crate::cloud::{PointCloud, UpAxis};
-use crate::encode::{ClipEncoder, Precision, ENCODE_CHUNK};
+use crate::encode::{ClipEncoder, Precision};
 use crate::error::{Error, Result};
 use crate::load::{load, LoadOptions};
 use crate::project::{ClipBatch, DeviceChoice, Projection, Projector, ViewSet};
@@ -82,7 +82,9 @@ impl ClassifierBuilder {
         self.views = Some(views);
         self
     }
-    /// Where to project: GPU, CPU or whichever is there (default).
+    /// Where to project and encode: GPU, CPU or whichever is there (default). `Gpu` runs both
+    /// stages on a GPU adapter (lavapipe included) or fails; `Auto` uses a hardware GPU when
+    /// there is one. The text tower stays on the CPU (class features are cached on disk).
     pub fn device(mut self, device: DeviceChoice) -> Self {
         self.device = device;
         self
@@ -164,7 +166,13 @@ impl ClassifierBuilder {
             ));
         }
         let projector = Projector::new(self.projection, views, self.device)?;
-        let encoder = ClipEncoder::load_with(&self.model, &Device::Cpu, self.precision)?;
+        let encoder = ClipEncoder::load_with(&self.model, &Device::Cpu, self.precision)?
+            .with_vision_device(self.device)?;
+        log::info!(
+            "project on {}; encode on {}",
+            projector.backend(),
+            encoder.vision_backend()
+        );
         let projection = self.projection.to_string();
         if let Some(p) = &self.profile {
             p.check_made_for(encoder.model_id(), &projection, n_views)?;
@@ -339,6 +347,13 @@ impl Classifier {
     pub fn projector(&self) -> &Projector {
         &self.projector
     }
+    /// Where the projection and the vision tower run, as every prediction records it.
+    pub fn devices(&self) -> Devices {
+        Devices {
+            project: StageDevice::of(self.projector.backend()),
+            encode: StageDevice::of(self.encoder.vision_backend()),
+        }
+    }
     /// The CLIP encoder.
     pub fn encoder(&self) -> &ClipEncoder {
         &self.encoder
@@ -467,8 +482,9 @@ impl Classifier {
         let t = Instant::now();
         let mut globals = Vec::new();
         let mut spatials = Vec::new();
-        for start in (0..n_images).step_by(ENCODE_CHUNK) {
-            let count = ENCODE_CHUNK.min(n_images - start);
+        let chunk = self.encoder.batch_size();
+        for start in (0..n_images).step_by(chunk) {
+            let count = chunk.min(n_images - start);
             let pixels = Tensor::from_slice(
                 &projected.data[start * 3 * s * s..(start + count) * 3 * s * s],
                 (count, 3, s, s),
@@ -566,6 +582,7 @@ impl Classifier {
                 model: model.clone(),
                 projection: self.projection,
                 stamp: self.test_search_stamp(),
+                devices: self.devices(),
                 timings: Timings {
                     load: 0.0,
                     project: 0.0,

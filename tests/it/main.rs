@@ -15,6 +15,7 @@ mod datasets;
 mod formats;
 mod fuzz_regressions;
 mod gpu;
+mod gpu_encode;
 mod library;
 mod load_generated;
 mod load_limits;
