@@ -56,7 +56,7 @@ pub struct ClipEncoder {
 /// wgpu device (built, weights uploaded, when the device is chosen). The text tower always runs
 /// on the CPU: class features are computed once per class set and cached on disk.
 enum VisionBackend {
-    Cpu(OnceLock<VisionTower>),
+    Cpu(Box<OnceLock<VisionTower>>),
     Gpu(Box<GpuVisionTower>),
 }
 
@@ -111,7 +111,7 @@ impl ClipEncoder {
             config,
             weights,
             precision: effective,
-            vision: VisionBackend::Cpu(OnceLock::new()),
+            vision: VisionBackend::Cpu(Box::default()),
             text: OnceLock::new(),
             building: Mutex::new(()),
             device: device.clone(),

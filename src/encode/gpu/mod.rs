@@ -2,10 +2,10 @@
 //! Mesa's lavapipe in CI), computing what [`super::vision::VisionTower`] computes with candle,
 //! which stays the reference the GPU path is tested against.
 //!
-//! Kernels ([`kernels`]): a tiled matrix product with workgroup memory whose epilogue fuses the
+//! Kernels (`kernels.rs` and the `.wgsl` files beside it): a tiled matrix product with workgroup memory whose epilogue fuses the
 //! bias, the activation and the residual add; layer norm; attention with its softmax; and the
-//! two element-wise halves of the patch embedding. Weights are uploaded once ([`weights`]); each
-//! batch size gets a [`plan`] of activation buffers and recorded dispatches on its first call,
+//! two element-wise halves of the patch embedding. Weights are uploaded once (`weights.rs`); each
+//! batch size gets a plan (`plan.rs`) of activation buffers and recorded dispatches on its first call,
 //! replayed by later calls, so a robot's loop creates nothing after its first call. The result
 //! is read back once per call, as candle CPU tensors.
 //!
@@ -161,7 +161,7 @@ impl GpuVisionTower {
     }
 
     /// The most images one forward pass takes: bounded by the adapter's largest storage binding
-    /// (the widest activation of the batch must fit one) and by [`MAX_BATCH`].
+    /// (the widest activation of the batch must fit one) and by 256.
     pub fn max_batch(&self) -> usize {
         let per_image = Shape::new(&self.config, self.embed, 1).largest_per_image() as u64 * 4;
         ((self.gpu.max_binding / per_image.max(1)) as usize).clamp(1, MAX_BATCH)
