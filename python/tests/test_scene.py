@@ -87,7 +87,7 @@ def test_scene_of_a_utm_array_reports_the_arrays_own_coordinates(cli, classifier
     back = laspy.read(path)
     points = np.column_stack([back.x, back.y, back.z]).astype(np.float64)
 
-    opts = ["--ground", "none", "--radius", "0.5", "--min-points", "50"]
+    opts = ["--ground", "none", "--tolerance", "0.5", "--min-points", "50"]
     want = cli_scene(cli, path, tmp_path, *opts)
     got = classifier.scene(points, SCENE_CLASSES, up_axis="z", ground="none", radius=0.5, min_points=50)
     assert len(want) == 2 and len(got["objects"]) == 2

@@ -614,6 +614,7 @@ mod tests {
             projection: crate::project::Projection::Realistic,
             model: "m".into(),
             timings_ms: Default::default(),
+            devices: Default::default(),
             view_logits: None,
             stamp: None,
         })

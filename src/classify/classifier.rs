@@ -1,14 +1,14 @@
 //! [`Classifier`]: the whole pipeline behind one value, built once and shared by threads.
 
 use super::classes::{ClassList, ClassSpec};
-use super::prediction::{softmax, Prediction, Timings};
+use super::prediction::{softmax, Devices, Prediction, StageDevice, Timings};
 use super::profile::Profile;
 use super::settings::Settings;
 use crate::attend::{
     aggregate_views, CalipAttention, CalipParams, FewShotAdapter, FewShotKind, TipCache,
 };
 use crate::cloud::{PointCloud, UpAxis};
-use crate::encode::{ClipEncoder, Precision, ENCODE_CHUNK};
+use crate::encode::{ClipEncoder, Precision};
 use crate::error::{Error, Result};
 use crate::load::{load, LoadOptions};
 use crate::project::{ClipBatch, DeviceChoice, Projection, Projector, ViewSet};
@@ -77,7 +77,9 @@ impl ClassifierBuilder {
         self.settings.views = Some(views);
         self
     }
-    /// Where to project: GPU, CPU or whichever is there (default).
+    /// Where to project and encode: GPU, CPU or whichever is there (default). `Gpu` runs both
+    /// stages on a GPU adapter (lavapipe included) or fails; `Auto` uses a hardware GPU when
+    /// there is one. The text tower stays on the CPU (class features are cached on disk).
     pub fn device(mut self, device: DeviceChoice) -> Self {
         self.settings.device = Some(device);
         self
@@ -169,9 +171,16 @@ impl ClassifierBuilder {
             ));
         }
         let load = self.load.clone().unwrap_or_else(|| s.load_options());
-        let projector = Projector::new(projection, views, s.device.unwrap_or_default())?;
+        let device = s.device.unwrap_or_default();
+        let projector = Projector::new(projection, views, device)?;
         let model = s.model.as_deref().unwrap_or(DEFAULT_MODEL);
-        let encoder = ClipEncoder::load_with(model, &Device::Cpu, s.precision.unwrap_or_default())?;
+        let encoder = ClipEncoder::load_with(model, &Device::Cpu, s.precision.unwrap_or_default())?
+            .with_vision_device(device)?;
+        log::info!(
+            "project on {}; encode on {}",
+            projector.backend(),
+            encoder.vision_backend()
+        );
         if let Some(p) = profile {
             p.check_made_for(encoder.model_id(), &projection.to_string(), n_views)?;
         }
@@ -349,6 +358,13 @@ impl Classifier {
     pub fn projector(&self) -> &Projector {
         &self.projector
     }
+    /// Where the projection and the vision tower run, as every prediction records it.
+    pub fn devices(&self) -> Devices {
+        Devices {
+            project: StageDevice::of(self.projector.backend()),
+            encode: StageDevice::of(self.encoder.vision_backend()),
+        }
+    }
     /// The CLIP encoder.
     pub fn encoder(&self) -> &ClipEncoder {
         &self.encoder
@@ -492,8 +508,9 @@ impl Classifier {
         let t = Instant::now();
         let mut globals = Vec::new();
         let mut spatials = Vec::new();
-        for start in (0..n_images).step_by(ENCODE_CHUNK) {
-            let count = ENCODE_CHUNK.min(n_images - start);
+        let chunk = self.encoder.batch_size();
+        for start in (0..n_images).step_by(chunk) {
+            let count = chunk.min(n_images - start);
             let pixels = Tensor::from_slice(
                 &projected.data[start * 3 * s * s..(start + count) * 3 * s * s],
                 (count, 3, s, s),
@@ -591,6 +608,7 @@ impl Classifier {
                 model: model.clone(),
                 projection: self.projection,
                 stamp: self.test_search_stamp(),
+                devices: self.devices(),
                 timings: Timings {
                     load: 0.0,
                     project: 0.0,

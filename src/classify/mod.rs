@@ -11,8 +11,8 @@ pub use classifier::{
     ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, Scoring, ViewFeatures, DEFAULT_MODEL,
 };
 pub use prediction::{
-    argmax, softmax, Prediction, PredictionRecord, RankedClass, Timings, DEFAULT_JOBS,
-    DEFAULT_TOP_K,
+    argmax, softmax, Devices, Prediction, PredictionRecord, RankedClass, StageDevice, Timings,
+    DEFAULT_JOBS, DEFAULT_TOP_K,
 };
 pub use profile::Profile;
 pub use settings::Settings;

@@ -19,6 +19,37 @@ pub struct Timings {
     pub attend: f64,
 }
 
+/// Where a pipeline stage ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageDevice {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// A GPU adapter (lavapipe included).
+    Gpu,
+}
+
+impl StageDevice {
+    /// `Gpu` for a GPU backend, else `Cpu`.
+    pub fn of(backend: &crate::project::Backend) -> Self {
+        if backend.is_gpu() {
+            StageDevice::Gpu
+        } else {
+            StageDevice::Cpu
+        }
+    }
+}
+
+/// Where each stage of a prediction ran: `{"project": "gpu", "encode": "cpu"}` in records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Devices {
+    /// The projection of the views.
+    pub project: StageDevice,
+    /// The CLIP vision tower.
+    pub encode: StageDevice,
+}
+
 /// The classification of one cloud.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -38,6 +69,8 @@ pub struct Prediction {
     pub projection: Projection,
     /// Where the time went.
     pub timings: Timings,
+    /// Where each stage ran.
+    pub devices: Devices,
     /// [`TEST_SEARCH_STAMP`](super::profile::TEST_SEARCH_STAMP) when a profile or adapter chosen on the
     /// test split made it; it goes into every record of it.
     pub stamp: Option<&'static str>,
@@ -53,8 +86,8 @@ pub struct RankedClass {
 }
 
 /// A [`Prediction`] as `classify --json` and batch results files write it: one JSON object with
-/// `file`, `classes`, `logits`, `probabilities`, `top`, `projection`, `model`, `timings_ms`
-/// (and `view_logits` when kept).
+/// `file`, `classes`, `logits`, `probabilities`, `top`, `projection`, `model`, `timings_ms`,
+/// `devices` (and `view_logits` when kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictionRecord {
     /// The input file (or any name the caller gives an in-memory cloud).
@@ -73,6 +106,9 @@ pub struct PredictionRecord {
     pub model: String,
     /// Milliseconds per stage.
     pub timings_ms: Timings,
+    /// Where each stage ran (records written before it existed read as all CPU).
+    #[serde(default)]
+    pub devices: Devices,
     /// Per-view logits `[view][class]`, when kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view_logits: Option<Vec<Vec<f32>>>,
@@ -111,7 +147,7 @@ impl Prediction {
     /// # let p = Prediction { classes: vec!["a".to_string(), "b".into()].into(), logits: vec![1.0, 2.0],
     /// #   probabilities: softmax(&[1.0, 2.0]), baseline_logits: vec![0.0; 2], view_logits: None,
     /// #   model: "m".into(), projection: Default::default(), timings: Timings::default(),
-    /// #   stamp: None };
+    /// #   devices: Default::default(), stamp: None };
     /// let record = p.record("scan.ply", 1);
     /// assert_eq!(record.top[0].class, "b");
     /// let json = serde_json::to_string(&record).unwrap();
@@ -134,6 +170,7 @@ impl Prediction {
             projection: self.projection,
             model: self.model.to_string(),
             timings_ms: self.timings,
+            devices: self.devices,
             view_logits: self.view_logits.clone(),
             stamp: self.stamp.map(str::to_string),
         }
@@ -185,6 +222,7 @@ mod tests {
             model: "m".into(),
             projection: Projection::Realistic,
             timings: Timings::default(),
+            devices: Devices::default(),
             stamp: None,
         };
         assert_eq!(p.best().0, "b");
@@ -202,6 +240,7 @@ mod tests {
             "projection",
             "model",
             "timings_ms",
+            "devices",
         ];
         let at: Vec<usize> = keys
             .iter()
@@ -212,6 +251,10 @@ mod tests {
         let j: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(j["top"][0]["class"], "b");
         assert_eq!(j["projection"], "realistic");
+        assert_eq!(
+            j["devices"],
+            serde_json::json!({"project": "cpu", "encode": "cpu"})
+        );
         let back: PredictionRecord = serde_json::from_value(j).unwrap();
         assert_eq!(back, p.record("x.ply", 2));
     }

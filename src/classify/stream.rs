@@ -30,7 +30,8 @@ pub struct StreamOptions {
     /// Worker threads that read and project items.
     pub jobs: usize,
     /// Views encoded together (views of several items); with the queue depth this bounds
-    /// memory.
+    /// memory. 0 (the default) takes the encoder's own batch: 32 images on the CPU, as many as
+    /// the GPU adapter's limits allow (up to 256) on a GPU.
     pub views_per_encode: usize,
 }
 
@@ -38,7 +39,7 @@ impl Default for StreamOptions {
     fn default() -> Self {
         StreamOptions {
             jobs: super::DEFAULT_JOBS,
-            views_per_encode: crate::encode::ENCODE_CHUNK,
+            views_per_encode: 0,
         }
     }
 }
@@ -127,7 +128,11 @@ pub(crate) fn run(
     let next = AtomicUsize::new(0);
     let jobs = options.jobs.max(1);
     let views = classifier.projector().views().len().max(1);
-    let items_per_encode = (options.views_per_encode / views).max(1);
+    let views_per_encode = match options.views_per_encode {
+        0 => classifier.encoder().batch_size(),
+        n => n,
+    };
+    let items_per_encode = (views_per_encode / views).max(1);
     let (tx, rx) = sync_channel::<Projected>(jobs + items_per_encode);
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..jobs {

@@ -7,6 +7,7 @@
 
 use super::config::ClipConfig;
 use super::error::ModelError;
+use super::gpu::GpuVisionTower;
 use super::image;
 use super::kernels::cpu_features;
 use super::model_files::ModelFiles;
@@ -17,6 +18,7 @@ use super::tokenizer::ClipTokenizer;
 use super::transformer::l2_normalize;
 use super::vision::{ImageFeatures, VisionTower};
 use super::weights::Weights;
+use crate::project::{Backend, DeviceChoice};
 use candle_core::{Device, Tensor};
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -42,12 +44,20 @@ pub struct ClipEncoder {
     config: ClipConfig,
     weights: Weights,
     precision: Precision,
-    vision: OnceLock<VisionTower>,
+    vision: VisionBackend,
     text: OnceLock<(TextTower, ClipTokenizer)>,
     /// Serialises building a tower, so that threads asking at once build it once.
     building: Mutex<()>,
     device: Device,
     cache: Option<TextFeatureCache>,
+}
+
+/// Where the vision tower runs: candle on the CPU (built on first use), or our WGSL kernels on a
+/// wgpu device (built, weights uploaded, when the device is chosen). The text tower always runs
+/// on the CPU: class features are computed once per class set and cached on disk.
+enum VisionBackend {
+    Cpu(Box<OnceLock<VisionTower>>),
+    Gpu(Box<GpuVisionTower>),
 }
 
 /// Returns the value of `cell`, building it with `build` under `lock` if no thread has yet.
@@ -101,7 +111,7 @@ impl ClipEncoder {
             config,
             weights,
             precision: effective,
-            vision: OnceLock::new(),
+            vision: VisionBackend::Cpu(Box::default()),
             text: OnceLock::new(),
             building: Mutex::new(()),
             device: device.clone(),
@@ -114,10 +124,83 @@ impl ClipEncoder {
         self.precision
     }
 
-    fn vision(&self) -> Result<&VisionTower, ModelError> {
-        get_or_build(&self.vision, &self.building, || {
-            VisionTower::load_with(&self.weights, &self.config.vision_config, self.precision)
-        })
+    /// Moves the vision tower to `device`: [`DeviceChoice::Gpu`] builds it on a GPU adapter
+    /// (Mesa's lavapipe included) or fails, [`DeviceChoice::Auto`] on a hardware GPU when there
+    /// is one (else the CPU, said at `-v`), [`DeviceChoice::Cpu`] keeps candle on the CPU.
+    ///
+    /// On the GPU, f32 is the parity mode and f16 stores weights and activations as f16 with f32
+    /// accumulation where the adapter has `SHADER_F16` (else f32). bf16 and int8, CPU formats,
+    /// run as f16 on the GPU. What ran is said at `-v`.
+    pub fn with_vision_device(mut self, device: DeviceChoice) -> Result<Self, ModelError> {
+        let f16 = self.precision != Precision::F32;
+        let build = |allow_software| {
+            GpuVisionTower::new(
+                &self.weights,
+                &self.config.vision_config,
+                self.config.projection_dim,
+                allow_software,
+                f16,
+            )
+        };
+        let tower = match device {
+            DeviceChoice::Cpu => None,
+            DeviceChoice::Gpu => Some(build(true)?),
+            DeviceChoice::Auto => match build(false) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    log::info!("vision tower on the CPU: {e}");
+                    None
+                }
+            },
+        };
+        if let Some(tower) = tower {
+            let ran = if tower.is_f16() { "f16" } else { "f32" };
+            if self.precision != Precision::F32 {
+                log::info!(
+                    "vision tower on the GPU: {} asked for, running {ran} storage with f32 accumulation",
+                    self.precision
+                );
+            }
+            self.vision = VisionBackend::Gpu(Box::new(tower));
+        }
+        Ok(self)
+    }
+
+    /// Where the vision tower runs: [`Backend::Cpu`] or the GPU adapter.
+    pub fn vision_backend(&self) -> &Backend {
+        match &self.vision {
+            VisionBackend::Cpu(_) => &Backend::Cpu,
+            VisionBackend::Gpu(g) => g.backend(),
+        }
+    }
+
+    /// The GPU vision tower, when the tower runs on one.
+    pub fn gpu_tower(&self) -> Option<&GpuVisionTower> {
+        match &self.vision {
+            VisionBackend::Cpu(_) => None,
+            VisionBackend::Gpu(g) => Some(g),
+        }
+    }
+
+    /// Images per forward pass of the vision tower: [`ENCODE_CHUNK`] on the CPU; on the GPU as
+    /// many as the adapter's buffer limits allow (at most 256), since large batches are what
+    /// keep a GPU busy.
+    pub fn batch_size(&self) -> usize {
+        match &self.vision {
+            VisionBackend::Cpu(_) => ENCODE_CHUNK,
+            VisionBackend::Gpu(g) => g.max_batch(),
+        }
+    }
+
+    /// One forward pass of at most [`Self::batch_size`] images on the tower's device.
+    fn forward_images(&self, pixels: &Tensor) -> Result<ImageFeatures, ModelError> {
+        match &self.vision {
+            VisionBackend::Gpu(g) => g.forward(pixels),
+            VisionBackend::Cpu(cell) => get_or_build(cell, &self.building, || {
+                VisionTower::load_with(&self.weights, &self.config.vision_config, self.precision)
+            })?
+            .forward(pixels),
+        }
     }
 
     fn text(&self) -> Result<&(TextTower, ClipTokenizer), ModelError> {
@@ -174,15 +257,15 @@ impl ClipEncoder {
 
     /// Encodes `pixels` (`[B, 3, S, S]`, f32, any B) into unnormalised global and spatial features.
     pub fn encode_images(&self, pixels: &Tensor) -> Result<ImageFeatures, ModelError> {
-        let vision = self.vision()?;
         let b = pixels.dims().first().copied().unwrap_or(0);
-        if b <= ENCODE_CHUNK {
-            return vision.forward(pixels);
+        let chunk = self.batch_size();
+        if b <= chunk {
+            return self.forward_images(pixels);
         }
         let mut globals = Vec::new();
         let mut spatials = Vec::new();
-        for start in (0..b).step_by(ENCODE_CHUNK) {
-            let f = vision.forward(&pixels.narrow(0, start, ENCODE_CHUNK.min(b - start))?)?;
+        for start in (0..b).step_by(chunk) {
+            let f = self.forward_images(&pixels.narrow(0, start, chunk.min(b - start))?)?;
             globals.push(f.global);
             spatials.push(f.spatial);
         }

@@ -75,6 +75,9 @@ pub enum ModelError {
         /// What went wrong.
         reason: String,
     },
+    /// The GPU vision tower could not be set up or run.
+    #[error(transparent)]
+    Gpu(#[from] super::gpu::GpuError),
     /// A tensor operation failed.
     #[error("tensor computation failed: {0}")]
     Candle(#[from] candle_core::Error),

@@ -3,13 +3,15 @@
 //!
 //! Modules: [`config`] (config.json), [`model_files`]/[`hub`] (finding the files),
 //! [`weights`] (checked, memory-mapped safetensors), [`transformer`] (shared blocks), [`vision`],
-//! [`precision`] (f32, bf16 or int8 vision tower), [`kernels`] (CPU kernels),
+//! [`precision`] (f32, bf16 or int8 vision tower), [`kernels`] (CPU kernels), [`gpu`] (the vision
+//! tower on a wgpu device, our own WGSL kernels),
 //! [`text`], [`tokenizer`], [`image`] (preprocessing), [`encoder`] ([`ClipEncoder`]),
 //! [`text_cache`] (on-disk class features), [`random`] (random-weight models for tests and benches).
 
 pub mod config;
 pub mod encoder;
 pub mod error;
+pub mod gpu;
 pub mod hub;
 pub mod image;
 pub mod kernels;
@@ -26,6 +28,7 @@ pub mod weights;
 pub use config::ClipConfig;
 pub use encoder::{ClipEncoder, ENCODE_CHUNK};
 pub use error::ModelError;
+pub use gpu::{GpuError, GpuVisionTower};
 pub use image::{normalize_pixels, preprocess_image, CLIP_MEAN, CLIP_STD};
 pub use precision::Precision;
 pub use text_cache::TextFeatureCache;

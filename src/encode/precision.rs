@@ -22,11 +22,18 @@ pub enum Precision {
     Bf16,
     /// Q8_0 weights and activations with integer dot products.
     Int8,
+    /// f16 weights and activations with f32 accumulation.
+    F16,
 }
 
 impl Precision {
     /// Every precision, in the order the CLI lists them.
-    pub const ALL: [Precision; 3] = [Precision::F32, Precision::Bf16, Precision::Int8];
+    pub const ALL: [Precision; 4] = [
+        Precision::F32,
+        Precision::Bf16,
+        Precision::Int8,
+        Precision::F16,
+    ];
 
     /// The precision that runs on this CPU when `self` is asked for: `Bf16` without AVX512-BF16
     /// becomes `F32` (detected at run time).
@@ -43,6 +50,7 @@ impl Precision {
             Precision::F32 => "f32",
             Precision::Bf16 => "bf16",
             Precision::Int8 => "int8",
+            Precision::F16 => "f16",
         }
     }
 }

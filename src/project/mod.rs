@@ -14,7 +14,7 @@
 
 pub mod cpu;
 mod device;
-mod gpu;
+pub(crate) mod gpu;
 pub mod method;
 mod output;
 pub mod resize;

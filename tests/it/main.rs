@@ -16,6 +16,7 @@ mod error_messages;
 mod formats;
 mod fuzz_regressions;
 mod gpu;
+mod gpu_encode;
 mod laz_parity;
 mod library;
 mod load_generated;

@@ -21,7 +21,8 @@ pub struct Args {
     /// Worker threads reading and projecting files.
     #[arg(short, long, default_value_t = StreamOptions::default().jobs)]
     pub jobs: usize,
-    /// Views encoded together (of several files); bounds memory with the queue.
+    /// Views encoded together (of several files); bounds memory with the queue. 0: the
+    /// encoder's batch (32 on the CPU, up to 256 on a GPU).
     #[arg(long, default_value_t = StreamOptions::default().views_per_encode)]
     pub views_per_encode: usize,
     /// Skip files already classified in the results file or its journal (failed ones are

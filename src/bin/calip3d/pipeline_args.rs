@@ -37,7 +37,9 @@ pub struct ProjectionArgs {
     /// ply, las, laz, off, obj, stl, pcd, kitti, npy, text (xyz, csv, txt, pts), e57.
     #[arg(long)]
     pub format: Option<calip3d::Format>,
-    /// Where to project: auto (GPU if there is one), cpu or gpu.
+    /// Where to project and run the vision tower: auto (a hardware GPU if there is one, else the
+    /// CPU), cpu, or gpu (both stages on a GPU adapter, a software one included, or an error).
+    /// The text tower runs on the CPU (class features are cached). `-v` names the adapter.
     #[arg(long, default_value_t = DeviceChoice::default())]
     pub device: DeviceChoice,
     /// Keep only these views of the projection's preset (1-based, comma separated), e.g. 1,2,5.
@@ -120,6 +122,7 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub search_on_test: bool,
     /// Vision tower arithmetic: f32 (reference), bf16 (AVX512-BF16, else f32) or int8 (Q8_0).
+    /// On the GPU: f32, or f16 storage with f32 sums for any other (f32 without SHADER_F16).
     /// See BENCHMARKS.md for the speed and fidelity of each.
     #[arg(long, default_value = "f32")]
     pub precision: calip3d::encode::Precision,

@@ -71,7 +71,7 @@ fn adapters() -> Vec<wgpu::Adapter> {
 
 /// The best adapter (a discrete GPU before an integrated one …); a software rasteriser (Mesa's
 /// lavapipe or llvmpipe) only with `allow_software`.
-pub(super) fn best(allow_software: bool) -> Result<wgpu::Adapter, ProjectError> {
+pub(crate) fn best(allow_software: bool) -> Result<wgpu::Adapter, ProjectError> {
     let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
         wgpu::DeviceType::DiscreteGpu => 0,
         wgpu::DeviceType::IntegratedGpu => 1,
@@ -92,7 +92,7 @@ pub(super) fn best(allow_software: bool) -> Result<wgpu::Adapter, ProjectError> 
 }
 
 /// What the adapter is, for [`Backend::Gpu`].
-pub(super) fn describe(adapter: &wgpu::Adapter) -> Backend {
+pub(crate) fn describe(adapter: &wgpu::Adapter) -> Backend {
     let info = adapter.get_info();
     Backend::Gpu {
         adapter: info.name,

@@ -2,7 +2,7 @@
 //! explicit bind group layout, buffers grown on demand and reused across calls. The CPU path in
 //! [`super::cpu`] is the reference.
 
-mod adapter;
+pub(crate) mod adapter;
 mod buffers;
 mod shader;
 
