@@ -8,7 +8,6 @@
 use super::config::ClipConfig;
 use super::error::ModelError;
 use super::image;
-use super::kernels::cpu_features;
 use super::model_files::ModelFiles;
 use super::precision::Precision;
 use super::text::TextTower;
@@ -87,15 +86,7 @@ impl ClipEncoder {
         let config = ClipConfig::from_file(&files.config)?;
         let weights = Weights::load(&files.weights, &config, device)?;
         let effective = precision.effective();
-        if effective != precision {
-            log::info!(
-                "vision tower: {precision} asked for, but this CPU lacks AVX512-BF16: running {effective}"
-            );
-        }
-        log::info!(
-            "vision tower: {effective} matrix products; CPU features: {}",
-            cpu_features()
-        );
+        log::info!("vision tower: {}", super::precision::describe(precision));
         Ok(Self {
             files,
             config,
