@@ -297,7 +297,7 @@ mod x86 {
         kp: usize,
         out: &mut [[i32; TILE]; TILE],
     ) {
-        assert!(u.len() >= r * kp && q.len() >= c * kp && kp % 32 == 0);
+        assert!(u.len() >= r * kp && q.len() >= c * kp && kp.is_multiple_of(32));
         // SAFETY: `kernel_for` hands this out only where `detected() >= Avx2` (AVX2 and FMA);
         // the bounds were checked above and the kernels read whole rows of `kp` bytes.
         unsafe { by_shape!(avx2, r, c, u.as_ptr(), q.as_ptr(), kp, out) }
@@ -312,7 +312,7 @@ mod x86 {
         kp: usize,
         out: &mut [[i32; TILE]; TILE],
     ) {
-        assert!(u.len() >= r * kp && q.len() >= c * kp && kp % 64 == 0);
+        assert!(u.len() >= r * kp && q.len() >= c * kp && kp.is_multiple_of(64));
         // SAFETY: chosen only where `detected() >= Avx512` (AVX512F and BW); bounds checked above.
         unsafe { by_shape!(avx512, r, c, u.as_ptr(), q.as_ptr(), kp, out) }
     }
@@ -326,7 +326,7 @@ mod x86 {
         kp: usize,
         out: &mut [[i32; TILE]; TILE],
     ) {
-        assert!(u.len() >= r * kp && q.len() >= c * kp && kp % 64 == 0);
+        assert!(u.len() >= r * kp && q.len() >= c * kp && kp.is_multiple_of(64));
         // SAFETY: chosen only where `detected() >= Avx512` and `has_vnni()`; bounds checked above.
         unsafe { by_shape!(vnni, r, c, u.as_ptr(), q.as_ptr(), kp, out) }
     }
