@@ -461,6 +461,28 @@ mod tests {
         }
     }
 
+    /// The AVX512BW kernel is not `kernel_for`'s choice where VNNI is present: test its tiles
+    /// against the scalar ones directly.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512bw_tile_gives_the_scalar_sums_where_the_cpu_has_it() {
+        if crate::encode::kernels::level::detected() < Level::Avx512 {
+            return;
+        }
+        let kp = 192;
+        let u: Vec<u8> = (0..TILE * kp).map(|i| (i * 37 % 128) as u8).collect();
+        let q: Vec<i8> = (0..TILE * kp)
+            .map(|i| (i * 53 % 255) as i32 - 127)
+            .map(|v| v as i8)
+            .collect();
+        for (r, c) in [(4, 4), (3, 2), (1, 1), (2, 3)] {
+            let (mut want, mut got) = ([[0i32; TILE]; TILE], [[0i32; TILE]; TILE]);
+            scalar_tile(&u, r, &q, c, kp, &mut want);
+            x86::tile_avx512(&u, r, &q, c, kp, &mut got);
+            assert_eq!(got, want, "{r}x{c}");
+        }
+    }
+
     #[test]
     fn products_are_close_to_f32_and_extremes_do_not_saturate() {
         let (m, n, k) = (9, 11, 130);
