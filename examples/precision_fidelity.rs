@@ -2,8 +2,8 @@
 //! cosine of every view's global feature and every patch's spatial feature against f32, the
 //! largest logit difference and whether the top-1 class is the same (ModelNet40 names, the
 //! realistic projection, CPU). Prints one Markdown row per precision and kernel level this CPU
-//! supports (`CALIP3D_CPU`'s levels, set with `level::with_cap`); a precision that falls back to
-//! f32 at a level is skipped there.
+//! supports up to the current one (so `CALIP3D_CPU=avx2` stops at avx2; each level set with
+//! `level::with_cap`); a precision that falls back to f32 at a level is skipped there.
 //!
 //! ```text
 //! cargo run --release --example precision_fidelity -- MODEL FILE...
@@ -44,7 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // f32 first (the reference), then each other precision at each level with a kernel of its own.
     let mut precisions = vec![(level::current(), Precision::F32)];
-    for l in level::supported() {
+    for l in level::supported()
+        .into_iter()
+        .filter(|&l| l <= level::current())
+    {
         for p in [Precision::Bf16, Precision::Int8] {
             if p.at(l) != Precision::F32 {
                 precisions.push((l, p));

@@ -12,7 +12,7 @@
 //! - `y = s_w · (s_x · Σ u·q + lo · Σq) + b`, the sum `Σ u·q` exact in `i32`.
 //!
 //! Rows of `u` and `q` are padded with zeros to a multiple of [`KP_ALIGN`] so that every level
-//! reads whole vectors. Rows are split across threads in blocks of [`MC`].
+//! reads whole vectors. Rows are split across threads in blocks of 48.
 
 use super::level::{has_vnni, Level};
 use rayon::prelude::*;
