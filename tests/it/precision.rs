@@ -137,3 +137,55 @@ fn int8_and_bf16_pick_the_f32_class_with_close_logits_on_the_tiny_model_at_every
         assert_eq!(got, &int8_runs[0].1, "int8 at {l} vs {}", int8_runs[0].0);
     }
 }
+
+/// `CALIP3D_CPU` caps the kernel level of the CLI, and `-v` names the level, the kernel and the
+/// fallback: int8 at the scalar level runs f32 and gives f32's output exactly; at avx2 (where the
+/// CPU has it) it runs the AVX2 int8 kernel.
+#[test]
+fn calip3d_cpu_caps_the_level_and_v_names_the_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("box.ply");
+    crate::common::write_ply(&file, &crate::common::box_cloud(1, 512));
+    let model = crate::common::tiny_model();
+    let run = |cap: &str, precision: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_calip3d"))
+            .args([
+                "classify",
+                "--classes",
+                "chair,table,lamp",
+                "--device",
+                "cpu",
+                "-v",
+            ])
+            .args(["--model", model.to_str().unwrap(), "--precision", precision])
+            .arg(&file)
+            .env("CALIP3D_CPU", cap)
+            .env("CALIP3D_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{cap} {precision}: {err}");
+        let line = err
+            .lines()
+            .find(|l| l.contains("vision tower:"))
+            .unwrap_or_else(|| panic!("no vision tower line in {err}"))
+            .to_string();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), line)
+    };
+    let (f32_out, _) = run("scalar", "f32");
+    let (out, line) = run("scalar", "int8");
+    assert!(
+        line.contains("f32 matrix products, kernel level scalar"),
+        "{line}"
+    );
+    assert!(line.contains("int8 has no SIMD kernel"), "{line}");
+    assert_eq!(out, f32_out, "int8 at the scalar level is f32");
+    if level::detected() >= level::Level::Avx2 {
+        let (_, line) = run("AVX2", "int8");
+        assert!(
+            line.contains("int8 matrix products, kernel level avx2"),
+            "{line}"
+        );
+        assert!(line.contains("own int8 kernel, AVX2"), "{line}");
+    }
+}
