@@ -1,11 +1,16 @@
 //! CLIP encoder throughput on CPU: images/s through the vision tower (global + spatial features)
-//! in each [`Precision`], measured interleaved (f32, bf16, int8, f32, …) so that a noisy machine
-//! moves all alike, with each precision's fidelity to f32 on the same images (smallest cosine of
-//! the global and spatial features); then texts/s through the text tower (always f32).
+//! in each [`Precision`] at each kernel level this CPU supports (`CALIP3D_CPU`'s levels, set by
+//! [`level::with_cap`]), measured interleaved (f32, bf16 at avx2, int8 at avx2, …, f32, …) so that
+//! a noisy machine moves all alike, as ratios to f32 in the same run, with each precision's
+//! fidelity to f32 on the same images (smallest cosine of the global and spatial features); then
+//! texts/s through the text tower (always f32). f32 is measured once: its products are candle's
+//! (the `gemm` crate), which picks its own SIMD whatever the cap. A precision that falls back to
+//! f32 at a level is listed as such, not measured again.
 //!
 //! `cargo bench --bench clip` uses a random-weight ViT-B/32 written to a temporary folder; set
 //! `CLIP_BENCH_MODEL=DIR` to use another model folder, `CLIP_BENCH_BATCH` (default 32),
-//! `CLIP_BENCH_ITERS` (default 5) and `CLIP_BENCH_PRECISIONS` (default `f32,bf16,int8`). Threads:
+//! `CLIP_BENCH_ITERS` (default 5), `CLIP_BENCH_PRECISIONS` (default `f32,bf16,int8`; f32 always
+//! runs, as the baseline) and `CLIP_BENCH_LEVELS` (default: every supported level). Threads:
 //! `RAYON_NUM_THREADS`. Compare with `scripts/bench_clip_torch.py` (`scripts/bench_clip.sh` runs
 //! both).
 //!
@@ -14,7 +19,7 @@
 //! the CPU batch), with its images/s against the first CPU precision of the same run and its
 //! fidelity to it. `CLIP_BENCH_GPU=0` skips it; `CLIP_BENCH_PRECISIONS=none` skips the CPU.
 
-use calip3d::encode::kernels::cpu_features;
+use calip3d::encode::kernels::{cpu_features, level};
 use calip3d::encode::precision::row_cosines;
 use calip3d::encode::random::{write_random_clip, ClipArch};
 use calip3d::encode::{ClipEncoder, ImageFeatures, Precision};
@@ -115,60 +120,84 @@ fn main() -> anyhow::Result<()> {
         .filter(|p| *p != "none")
         .map(|p| p.parse().map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<_>>()?;
+    let levels: Vec<level::Level> = match std::env::var("CLIP_BENCH_LEVELS") {
+        Ok(v) => v
+            .split(',')
+            .map(|l| level::Level::parse(l).ok_or_else(|| anyhow::anyhow!("unknown level {l:?}")))
+            .collect::<anyhow::Result<_>>()?,
+        Err(_) => level::supported(),
+    };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
-    println!("CPU features (run time): {}", cpu_features());
-    let encoders = precisions
-        .iter()
-        .map(|&p| {
-            Ok((
-                p,
-                ClipEncoder::load_with(&model, &Device::Cpu, p)?.with_text_cache(None),
-            ))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let reference = ClipEncoder::load(&model, &Device::Cpu)?.with_text_cache(None);
-    let s = reference.image_size();
-    let x = pixels(batch, s)?;
-    let gpu = gpu_case(&model, &reference, s, iters)?;
-    if encoders.is_empty() {
-        return Ok(());
+    println!(
+        "CPU features (run time): {}; kernel level detected: {}",
+        cpu_features(),
+        level::detected()
+    );
+    // (level, asked, encoder): f32 first, then every other precision at every level where it
+    // has a kernel of its own. The tower is built (under the cap) by the warm-up below.
+    let mut runs = vec![(
+        level::current(),
+        Precision::F32,
+        ClipEncoder::load_with(&model, &Device::Cpu, Precision::F32)?.with_text_cache(None),
+    )];
+    let mut fallbacks = Vec::new();
+    for &l in &levels {
+        for &p in precisions.iter().filter(|&&p| p != Precision::F32) {
+            if p.at(l) == Precision::F32 {
+                fallbacks.push((l, p));
+                continue;
+            }
+            let e = level::with_cap(l, || ClipEncoder::load_with(&model, &Device::Cpu, p))?;
+            runs.push((l, p, e.with_text_cache(None)));
+        }
     }
-    // Warm-up (builds each tower) and fidelity against the first precision (f32 by default).
-    let feats = encoders
+    let s = runs[0].2.image_size();
+    let x = pixels(batch, s)?;
+    let gpu = gpu_case(&model, &runs[0].2, s, iters)?;
+    // Warm-up (builds each tower at its level) and fidelity against f32.
+    let feats = runs
         .iter()
-        .map(|(_, e)| e.encode_images(&x))
+        .map(|(l, _, e)| level::with_cap(*l, || e.encode_images(&x)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut secs = vec![0f64; encoders.len()];
+    let mut secs = vec![0f64; runs.len()];
     for _ in 0..iters {
-        for ((_, e), t) in encoders.iter().zip(&mut secs) {
+        for ((_, _, e), t) in runs.iter().zip(&mut secs) {
             let start = Instant::now();
             std::hint::black_box(e.encode_images(&x)?.spatial.dims());
             *t += start.elapsed().as_secs_f64();
         }
     }
-    println!("| precision asked | ran | images/s | ms/image | vs {} | min cos global | min cos spatial |", precisions[0]);
-    println!("|---|---|---|---|---|---|---|");
-    for (((p, e), t), f) in encoders.iter().zip(&secs).zip(&feats) {
+    println!("| level | precision asked | ran | kernel | images/s | ms/image | vs f32 | min cos global | min cos spatial |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (((l, p, e), t), f) in runs.iter().zip(&secs).zip(&feats) {
         let ips = (batch * iters) as f64 / t;
+        let shown = if *p == Precision::F32 {
+            "any".to_string()
+        } else {
+            l.to_string()
+        };
         println!(
-            "| {p} | {} | {ips:.2} | {:.1} | {:.2}× | {:.5} | {:.5} |",
+            "| {shown} | {p} | {} | {} | {ips:.2} | {:.1} | {:.2}× | {:.5} | {:.5} |",
             e.precision(),
+            p.kernel(*l),
             1e3 * t / (batch * iters) as f64,
             secs[0] / t,
             min_cosine(&f.global, &feats[0].global)?,
             min_cosine(&f.spatial, &feats[0].spatial)?,
         );
     }
+    for (l, p) in fallbacks {
+        println!(
+            "| {l} | {p} | f32 | fallback: {} | = f32 | | 1.00× | 1 | 1 |",
+            p.kernel(l)
+        );
+    }
     println!("(batch {batch}, {iters} interleaved iterations, threads {threads})");
     for (name, ips) in gpu {
         let cpu = (batch * iters) as f64 / secs[0];
-        println!(
-            "GPU {name}: {:.2}× the CPU's {} images/s",
-            ips / cpu,
-            precisions[0]
-        );
+        println!("GPU {name}: {:.2}× the CPU's f32 images/s", ips / cpu);
     }
-    let clip = &encoders[0].1;
+    let clip = &runs[0].2;
     let texts: Vec<String> = (0..batch)
         .map(|i| format!("a grayscale rendering of a 3D model of object number {i}."))
         .collect();

@@ -1,7 +1,9 @@
 //! How closely `--precision bf16` and `int8` follow f32 on real files: for each file, the
 //! cosine of every view's global feature and every patch's spatial feature against f32, the
 //! largest logit difference and whether the top-1 class is the same (ModelNet40 names, the
-//! realistic projection, CPU). Prints one Markdown row per precision.
+//! realistic projection, CPU). Prints one Markdown row per precision and kernel level this CPU
+//! supports up to the current one (so `CALIP3D_CPU=avx2` stops at avx2; each level set with
+//! `level::with_cap`); a precision that falls back to f32 at a level is skipped there.
 //!
 //! ```text
 //! cargo run --release --example precision_fidelity -- MODEL FILE...
@@ -10,6 +12,7 @@
 //! random model classifies nothing well: this measures agreement with f32, not accuracy.
 
 use calip3d::classify::{argmax, classes, ClassSet, Classifier, ViewFeatures};
+use calip3d::encode::kernels::level;
 use calip3d::encode::precision::row_cosines;
 use calip3d::encode::Precision;
 use calip3d::project::{DeviceChoice, Projection};
@@ -39,16 +42,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: precision_fidelity MODEL FILE...");
         std::process::exit(1);
     };
-    let precisions = [Precision::F32, Precision::Bf16, Precision::Int8];
+    // f32 first (the reference), then each other precision at each level with a kernel of its own.
+    let mut precisions = vec![(level::current(), Precision::F32)];
+    for l in level::supported()
+        .into_iter()
+        .filter(|&l| l <= level::current())
+    {
+        for p in [Precision::Bf16, Precision::Int8] {
+            if p.at(l) != Precision::F32 {
+                precisions.push((l, p));
+            }
+        }
+    }
     let classifiers = precisions
         .iter()
-        .map(|&p| {
-            Classifier::builder()
-                .model(model.as_str())
-                .projection(Projection::Realistic)
-                .device(DeviceChoice::Cpu)
-                .precision(p)
-                .build()
+        .map(|&(l, p)| {
+            level::with_cap(l, || {
+                Classifier::builder()
+                    .model(model.as_str())
+                    .projection(Projection::Realistic)
+                    .device(DeviceChoice::Cpu)
+                    .precision(p)
+                    .build()
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let templates = classes::default_templates(Projection::Realistic);
@@ -74,8 +90,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let runs = classifiers
             .iter()
             .zip(&class_sets)
-            .map(|(classifier, classes)| {
-                let features = classifier.encode(&projected.batch)?;
+            .zip(&precisions)
+            .map(|((classifier, classes), &(l, _))| {
+                // The tower is built at first use, under its level's cap.
+                let features = level::with_cap(l, || classifier.encode(&projected.batch))?;
                 let logits = classifier.score_features(&features, classes)?[0]
                     .logits
                     .clone();
@@ -101,13 +119,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "| precision | ran | files | same top-1 as f32 | largest logit difference (mean per file) \
+        "| precision | level | ran | files | same top-1 as f32 | largest logit difference (mean per file) \
          | cosine to f32, global: min (mean) | spatial: min (mean) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for ((p, classifier), r) in precisions.iter().zip(&classifiers).zip(&results) {
+    println!("|---|---|---|---|---|---|---|---|");
+    for ((&(l, p), classifier), r) in precisions.iter().zip(&classifiers).zip(&results) {
+        let l: &dyn std::fmt::Display = if p == Precision::F32 { &"any" } else { &l };
         println!(
-            "| {p} | {} | {} | {}/{} | {:.4} ({:.4}) | {:.5} ({:.6}) | {:.5} ({:.6}) |",
+            "| {p} | {l} | {} | {} | {}/{} | {:.4} ({:.4}) | {:.5} ({:.6}) | {:.5} ({:.6}) |",
             classifier.encoder().precision(),
             r.files,
             r.same_top1,

@@ -82,7 +82,7 @@ class Classifier:
             ``"cpu"`` or ``"gpu"``.
         max_points: points kept per cloud (a deterministic subsample; 0 keeps all).
         precision: the vision tower's arithmetic: ``"f32"`` (default), ``"bf16"`` (AVX512-BF16 where
-            the CPU has it, else f32) or ``"int8"`` (Q8_0), as ``--precision``.
+            the CPU has it, else f32) or ``"int8"`` (AVX2 or AVX-512, else f32), as ``--precision``.
         profile: a tuning profile file from ``calip3d tune``; explicit arguments override it.
         adapter: a few-shot adapter file from ``calip3d fit``.
         up_axis: up axis of files read by :meth:`classify_file` / :meth:`classify_files`

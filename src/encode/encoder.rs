@@ -9,7 +9,6 @@ use super::config::ClipConfig;
 use super::error::ModelError;
 use super::gpu::GpuVisionTower;
 use super::image;
-use super::kernels::cpu_features;
 use super::model_files::ModelFiles;
 use super::precision::Precision;
 use super::text::TextTower;
@@ -44,6 +43,8 @@ pub struct ClipEncoder {
     config: ClipConfig,
     weights: Weights,
     precision: Precision,
+    /// The precision asked for, before the CPU's fallback ([`Precision::effective`]).
+    asked: Precision,
     vision: VisionBackend,
     text: OnceLock<(TextTower, ClipTokenizer)>,
     /// Serialises building a tower, so that threads asking at once build it once.
@@ -97,20 +98,13 @@ impl ClipEncoder {
         let config = ClipConfig::from_file(&files.config)?;
         let weights = Weights::load(&files.weights, &config, device)?;
         let effective = precision.effective();
-        if effective != precision {
-            log::info!(
-                "vision tower: {precision} asked for, but this CPU lacks AVX512-BF16: running {effective}"
-            );
-        }
-        log::info!(
-            "vision tower: {effective} matrix products; CPU features: {}",
-            cpu_features()
-        );
+        log::info!("vision tower: {}", super::precision::describe(precision));
         Ok(Self {
             files,
             config,
             weights,
             precision: effective,
+            asked: precision,
             vision: VisionBackend::Cpu(Box::default()),
             text: OnceLock::new(),
             building: Mutex::new(()),
@@ -119,7 +113,8 @@ impl ClipEncoder {
         })
     }
 
-    /// The precision the vision tower runs in (after [`Precision::effective`]).
+    /// The precision the vision tower runs in: after [`Precision::effective`] on the CPU, f16 or
+    /// f32 on a GPU.
     pub fn precision(&self) -> Precision {
         self.precision
     }
@@ -132,7 +127,9 @@ impl ClipEncoder {
     /// accumulation where the adapter has `SHADER_F16` (else f32). bf16 and int8, CPU formats,
     /// run as f16 on the GPU. What ran is said at `-v`.
     pub fn with_vision_device(mut self, device: DeviceChoice) -> Result<Self, ModelError> {
-        let f16 = self.precision != Precision::F32;
+        // The precision asked for, not the CPU's fallback: f16 (and bf16, int8) mean half
+        // precision on a GPU even where the CPU would run f32.
+        let f16 = self.asked != Precision::F32;
         let build = |allow_software| {
             GpuVisionTower::new(
                 &self.weights,
@@ -155,12 +152,17 @@ impl ClipEncoder {
         };
         if let Some(tower) = tower {
             let ran = if tower.is_f16() { "f16" } else { "f32" };
-            if self.precision != Precision::F32 {
+            if self.asked != Precision::F32 {
                 log::info!(
                     "vision tower on the GPU: {} asked for, running {ran} storage with f32 accumulation",
-                    self.precision
+                    self.asked
                 );
             }
+            self.precision = if tower.is_f16() {
+                Precision::F16
+            } else {
+                Precision::F32
+            };
             self.vision = VisionBackend::Gpu(Box::new(tower));
         }
         Ok(self)

@@ -1,14 +1,20 @@
 //! [`Precision`]: the arithmetic of the vision tower's matrix products.
 //!
 //! `F32` is the reference the parity tests pin. `Bf16` rounds activations and weights to bf16 and
-//! accumulates in f32 on AVX512-BF16 (`vdpbf16ps`); on CPUs without it the tower runs in f32 and
-//! says so at `-v`. `Int8` stores weights as Q8_0 (8-bit, one f16 scale per 32 values) and
-//! quantises activations the same way per row (candle's `QMatMul`, AVX512-VNNI where present).
+//! accumulates in f32 on AVX512-BF16 (`vdpbf16ps`). `Int8` quantises weights per output row to
+//! 8 bits once at load and activations per row to 7 bits at run time, and sums the products
+//! exactly in integers (`kernels::int8`: AVX2 `vpmaddubsw`, AVX-512, VNNI `vpdpbusd`).
 //! Layer norms, softmax, the activation and all other work stay in f32 in every mode; the text
-//! tower is always f32. Measured fidelity is in BENCHMARKS.md.
+//! tower is always f32. Measured fidelity and speed are in BENCHMARKS.md.
+//!
+//! Never slower than f32: where a precision has no fast kernel at the CPU's kernel level
+//! ([`level::current`], which `CALIP3D_CPU` caps), the tower runs in f32 and `-v` says why
+//! ([`Precision::at`], [`describe`]): bf16 below AVX512-BF16, int8 at the scalar level (its
+//! plain-Rust integer sums are slower than candle's f32 products).
 
 use super::error::ModelError;
-use super::kernels::bf16;
+use super::kernels::level::{self, Level};
+use super::kernels::{bf16, int8};
 use candle_core::Tensor;
 
 /// Arithmetic of the vision tower's matrix products (default [`Precision::F32`]).
@@ -20,9 +26,10 @@ pub enum Precision {
     F32,
     /// bf16 products with f32 accumulation (AVX512-BF16), else f32.
     Bf16,
-    /// Q8_0 weights and activations with integer dot products.
+    /// 8-bit weights and 7-bit activations with exact integer sums (AVX2 or AVX-512), else f32.
     Int8,
-    /// f16 weights and activations with f32 accumulation.
+    /// f16 weights and activations with f32 accumulation on a GPU with `SHADER_F16`; f32 on
+    /// the CPU.
     F16,
 }
 
@@ -35,12 +42,32 @@ impl Precision {
         Precision::F16,
     ];
 
-    /// The precision that runs on this CPU when `self` is asked for: `Bf16` without AVX512-BF16
-    /// becomes `F32` (detected at run time).
+    /// The precision that runs on this CPU when `self` is asked for, at the current kernel level
+    /// ([`level::current`]): see [`Self::at`].
     pub fn effective(self) -> Precision {
+        self.at(level::current())
+    }
+
+    /// The precision that runs at kernel level `level` when `self` is asked for: the fastest
+    /// path that keeps `self`'s fidelity and is never slower than f32. `Bf16` without
+    /// AVX512-BF16, `Int8` at [`Level::Scalar`] and `F16` (a GPU format) become `F32`.
+    pub fn at(self, level: Level) -> Precision {
         match self {
-            Precision::Bf16 if !bf16::available() => Precision::F32,
+            Precision::Bf16 if !bf16::available_at(level) => Precision::F32,
+            Precision::Int8 if level < Level::Avx2 => Precision::F32,
+            // f16 is a GPU format: the CPU has no f16 kernel, and f32 is never slower.
+            Precision::F16 => Precision::F32,
             p => p,
+        }
+    }
+
+    /// The kernel that runs `self`'s matrix products at `level`, in words (for `-v` and the
+    /// benchmarks), after [`Self::at`]'s fallback.
+    pub fn kernel(self, level: Level) -> &'static str {
+        match self.at(level) {
+            Precision::F32 | Precision::F16 => "candle f32 (gemm crate, its own SIMD choice)",
+            Precision::Bf16 => "own bf16 kernel, AVX512-BF16 (vdpbf16ps)",
+            Precision::Int8 => int8::kernel_name(level),
         }
     }
 
@@ -68,8 +95,38 @@ impl std::str::FromStr for Precision {
         Precision::ALL
             .into_iter()
             .find(|p| p.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown precision {s:?} (expected f32, bf16 or int8)"))
+            .ok_or_else(|| format!("unknown precision {s:?} (expected f32, bf16, int8 or f16)"))
     }
+}
+
+/// One line for `-v` on what the vision tower runs when `asked` is requested at the current
+/// level: the level (and its cap), the precision that runs, its kernel, and why, where it falls
+/// back to f32.
+pub fn describe(asked: Precision) -> String {
+    let l = level::current();
+    let ran = asked.at(l);
+    let cap = if l < level::detected() {
+        format!(" (capped from {}; CALIP3D_CPU)", level::detected())
+    } else {
+        String::new()
+    };
+    let why = match (asked, ran) {
+        (Precision::Bf16, Precision::F32) => {
+            "; bf16 needs AVX512-BF16 at kernel level avx512: running f32"
+        }
+        (Precision::Int8, Precision::F32) => {
+            "; int8 has no SIMD kernel at the scalar level (slower than f32 there): running f32"
+        }
+        (Precision::F16, Precision::F32) => {
+            "; f16 is a GPU format (no CPU kernel): running f32 on the CPU"
+        }
+        _ => "",
+    };
+    format!(
+        "{ran} matrix products, kernel level {l}{cap}: {}{why}; CPU features: {}",
+        asked.kernel(l),
+        super::kernels::cpu_features()
+    )
 }
 
 /// The cosine of each pair of matching rows of `a` and `b` over their last dimension (features of
@@ -116,7 +173,30 @@ mod tests {
         assert_eq!("BF16".parse::<Precision>(), Ok(Precision::Bf16));
         assert!("fp8".parse::<Precision>().unwrap_err().contains("fp8"));
         assert_eq!(Precision::F32.effective(), Precision::F32);
-        assert_eq!(Precision::Int8.effective(), Precision::Int8);
+    }
+
+    #[test]
+    fn fallbacks_follow_the_level() {
+        for l in Level::ALL {
+            assert_eq!(Precision::F32.at(l), Precision::F32);
+        }
+        assert_eq!(Precision::Int8.at(Level::Scalar), Precision::F32);
+        assert_eq!(Precision::Int8.at(Level::Avx2), Precision::Int8);
+        assert_eq!(Precision::Bf16.at(Level::Avx2), Precision::F32);
+        assert_eq!(
+            Precision::Bf16.at(Level::Avx512),
+            if level::has_bf16() && level::detected() == Level::Avx512 {
+                Precision::Bf16
+            } else {
+                Precision::F32
+            }
+        );
+        let line = level::with_cap(Level::Scalar, || describe(Precision::Int8));
+        assert!(
+            line.starts_with("f32 matrix products, kernel level scalar"),
+            "{line}"
+        );
+        assert!(line.contains("int8 has no SIMD kernel"), "{line}");
     }
 
     #[test]

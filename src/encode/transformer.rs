@@ -6,10 +6,10 @@
 
 use super::config::{Activation, TowerConfig};
 use super::error::ModelError;
-use super::kernels::{bf16, bias_act};
+use super::kernels::level::{self, Level};
+use super::kernels::{bf16, bias_act, int8};
 use super::precision::Precision;
 use super::weights::Weights;
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Tensor, D};
 use candle_nn::LayerNorm;
 use std::sync::Arc;
@@ -19,10 +19,10 @@ use std::sync::Arc;
 enum DenseWeight {
     /// PyTorch layout `[out, in]`, multiplied transposed (a view: no copy).
     F32(Tensor),
-    /// Q8_0 blocks.
-    Int8(Arc<QMatMul>),
-    /// bf16 panels for the AVX512-BF16 kernel.
-    Bf16(Arc<bf16::PackedBf16>),
+    /// 8-bit rows for the int8 kernel, run at the level chosen at load.
+    Int8(Arc<int8::PackedInt8>, Level),
+    /// bf16 panels for the AVX512-BF16 kernel, run at the level chosen at load.
+    Bf16(Arc<bf16::PackedBf16>, Level),
 }
 
 /// A fully connected layer `x·Wᵀ + b` applied to the last dimension, in f32 or a lower
@@ -40,21 +40,27 @@ impl Dense {
         Self::with_precision(w, b, Precision::F32)
     }
 
-    /// Like [`Self::new`], with the product in `precision` (as [`Precision::effective`] resolves
-    /// it). Int8 needs an input width that is a multiple of 32 (Q8_0 blocks); other widths stay f32.
+    /// Like [`Self::new`], with the product in `precision` as [`Precision::at`] resolves it for
+    /// the kernel level of this thread now ([`level::current`]); the level is kept for every
+    /// later product, whichever thread runs it.
     pub fn with_precision(
         w: &Tensor,
         b: Option<Tensor>,
         precision: Precision,
     ) -> Result<Self, ModelError> {
         let (out, inner) = w.dims2()?;
-        let w = match precision.effective() {
-            Precision::Int8 if inner % 32 == 0 => DenseWeight::Int8(Arc::new(
-                QMatMul::from_qtensor(QTensor::quantize(w, GgmlDType::Q8_0)?)?,
-            )),
+        let level = level::current();
+        let w = match precision.at(level) {
+            Precision::Int8 => {
+                let data = w.flatten_all()?.to_vec1::<f32>()?;
+                DenseWeight::Int8(
+                    Arc::new(int8::PackedInt8::quantize(&data, out, inner)),
+                    level,
+                )
+            }
             Precision::Bf16 => {
                 let data = w.flatten_all()?.to_vec1::<f32>()?;
-                DenseWeight::Bf16(Arc::new(bf16::PackedBf16::pack(&data, out, inner)))
+                DenseWeight::Bf16(Arc::new(bf16::PackedBf16::pack(&data, out, inner)), level)
             }
             _ => DenseWeight::F32(w.contiguous()?),
         };
@@ -111,24 +117,36 @@ impl Dense {
         let r = residual.as_ref();
         let y = match &self.w {
             DenseWeight::F32(w) => bias_act(&x2.matmul(&w.t()?)?, self.b.as_ref(), act, r)?,
-            DenseWeight::Int8(q) => {
-                bias_act(&q.forward(&x2.contiguous()?)?, self.b.as_ref(), act, r)?
-            }
-            DenseWeight::Bf16(p) => {
-                let xs = x2.flatten_all()?.to_vec1::<f32>()?;
-                let bias = match &self.b {
-                    Some(b) => Some(b.to_vec1::<f32>()?),
-                    None => None,
-                };
-                let y = bf16::matmul(&xs, rows, p, bias.as_deref());
-                let y = Tensor::from_vec(y, (rows, self.out), x.device())?;
-                match (act, r) {
-                    (None, None) => y,
-                    _ => bias_act(&y, None, act, r)?,
-                }
-            }
+            DenseWeight::Int8(q, level) => self.packed(&x2, rows, act, r, |xs, bias| {
+                int8::matmul(*level, xs, rows, q, bias)
+            })?,
+            DenseWeight::Bf16(p, level) => self.packed(&x2, rows, act, r, |xs, bias| {
+                bf16::matmul(*level, xs, rows, p, bias)
+            })?,
         };
         Ok(y.reshape(out_dims)?)
+    }
+
+    /// A product by one of our own kernels, which take f32 rows and add the bias themselves:
+    /// `x2` is `[rows, in]`; the activation and residual follow in one pass where asked.
+    fn packed(
+        &self,
+        x2: &Tensor,
+        rows: usize,
+        act: Option<Activation>,
+        residual: Option<&Tensor>,
+        product: impl FnOnce(&[f32], Option<&[f32]>) -> Vec<f32>,
+    ) -> Result<Tensor, ModelError> {
+        let xs = x2.flatten_all()?.to_vec1::<f32>()?;
+        let bias = match &self.b {
+            Some(b) => Some(b.to_vec1::<f32>()?),
+            None => None,
+        };
+        let y = Tensor::from_vec(product(&xs, bias.as_deref()), (rows, self.out), x2.device())?;
+        Ok(match (act, residual) {
+            (None, None) => y,
+            _ => bias_act(&y, None, act, residual)?,
+        })
     }
 }
 

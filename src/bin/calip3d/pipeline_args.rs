@@ -121,8 +121,9 @@ pub struct PipelineArgs {
     /// so; every output made with it is stamped. Not a fair zero-shot result.
     #[arg(long)]
     pub search_on_test: bool,
-    /// Vision tower arithmetic: f32 (reference), bf16 (AVX512-BF16, else f32) or int8 (Q8_0).
-    /// On the GPU: f32, or f16 storage with f32 sums for any other (f32 without SHADER_F16).
+    /// Vision tower arithmetic: f32 (reference), bf16 (AVX512-BF16, else f32) or int8 (AVX2 or
+    /// AVX-512, else f32); `CALIP3D_CPU=scalar|avx2|avx512` caps the kernel level. On the GPU:
+    /// f32, or f16 storage with f32 sums for any other (f32 without SHADER_F16).
     /// See BENCHMARKS.md for the speed and fidelity of each.
     #[arg(long, default_value = "f32")]
     pub precision: calip3d::encode::Precision,

@@ -7,6 +7,7 @@
 //! broadcast pair of `X`. The micro-kernel keeps an `MR × NR` tile of `Y` in 24 registers over the
 //! whole `k`; rows are split across threads in blocks whose packed `X` and one `W` panel stay in L2.
 
+use super::level::{self, Level};
 use rayon::prelude::*;
 
 /// Output columns per panel (two 16-lane registers).
@@ -25,16 +26,15 @@ pub struct PackedBf16 {
     data: Vec<u16>,
 }
 
-/// Whether this CPU runs [`matmul`] (checked at run time).
+/// Whether [`matmul`] runs its AVX512-BF16 kernel at `level` (the CPU's level and features are
+/// checked at run time).
+pub fn available_at(level: Level) -> bool {
+    level >= Level::Avx512 && level::detected() >= Level::Avx512 && level::has_bf16()
+}
+
+/// Whether [`matmul`] has its fast kernel at the current level ([`level::current`]).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    available_at(level::current())
 }
 
 fn to_bf16(x: f32) -> u16 {
@@ -75,10 +75,10 @@ impl PackedBf16 {
     }
 }
 
-/// `x` (`[m, k]` row-major) times `wᵀ`, plus `bias` (`[n]`) when given: `[m, n]` row-major.
-/// Only call where [`available`] is true; elsewhere it computes the same product in f32 from the
-/// bf16 values (slowly), so a wrong call is never undefined behaviour.
-pub fn matmul(x: &[f32], m: usize, w: &PackedBf16, bias: Option<&[f32]>) -> Vec<f32> {
+/// `x` (`[m, k]` row-major) times `wᵀ`, plus `bias` (`[n]`) when given: `[m, n]` row-major, at
+/// `level`. Meant for levels where [`available_at`] is true; elsewhere it computes the same
+/// product in f32 from the bf16 values (slowly), so a wrong call is never undefined behaviour.
+pub fn matmul(level: Level, x: &[f32], m: usize, w: &PackedBf16, bias: Option<&[f32]>) -> Vec<f32> {
     let (n, k, kp) = (w.n, w.k, w.kp);
     let mut xb = vec![0u16; m * kp];
     xb.par_chunks_mut(kp)
@@ -89,7 +89,7 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedBf16, bias: Option<&[f32]>) -> Vec<
             }
         });
     let mut out = vec![0f32; m * n];
-    let fast = available();
+    let fast = available_at(level);
     out.par_chunks_mut(MC * n)
         .zip(xb.par_chunks(MC * kp))
         .for_each(|(out, xb)| {
@@ -103,7 +103,7 @@ pub fn matmul(x: &[f32], m: usize, w: &PackedBf16, bias: Option<&[f32]>) -> Vec<
                     let a = &xb[r * kp..(r + mr) * kp];
                     if fast {
                         #[cfg(target_arch = "x86_64")]
-                        // SAFETY: the CPU has AVX512F and AVX512-BF16 (checked by `available`);
+                        // SAFETY: the CPU has AVX512F and AVX512-BF16 (checked by `available_at`);
                         // `a` holds `mr` rows of `kp` values and `wp` one panel of `kp/2` pairs.
                         unsafe {
                             avx512::tile(a, mr, kp, wp, &mut tile)
@@ -229,14 +229,17 @@ mod tests {
                 .collect();
             let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.5).collect();
             let packed = PackedBf16::pack(&w, n, k);
-            let got = matmul(&x, m, &packed, Some(&bias));
             let want = reference(&x, m, &w, n, k);
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                let w = w + bias[i % n];
-                assert!(
-                    (g - w).abs() <= 1e-3 * (1.0 + w.abs()),
-                    "{m}x{n}x{k} [{i}]: {g} vs {w}"
-                );
+            // Every level: the scalar tile and, where the CPU has it, the AVX512-BF16 kernel.
+            for level in level::supported() {
+                let got = matmul(level, &x, m, &packed, Some(&bias));
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    let w = w + bias[i % n];
+                    assert!(
+                        (g - w).abs() <= 1e-3 * (1.0 + w.abs()),
+                        "{level} {m}x{n}x{k} [{i}]: {g} vs {w}"
+                    );
+                }
             }
         }
     }

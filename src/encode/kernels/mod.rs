@@ -1,8 +1,11 @@
-//! CPU kernels of the encoder outside candle: the bf16 matrix product ([`bf16`]) and the fused
-//! element-wise epilogue of a dense layer ([`bias_act`]), plus the run-time CPU feature report.
+//! CPU kernels of the encoder outside candle: the bf16 and int8 matrix products ([`bf16`],
+//! [`int8`]) and the fused element-wise epilogue of a dense layer ([`bias_act`]), plus the run-time
+//! CPU feature report and the kernel level every dispatch asks ([`level`]).
 
 pub mod attention;
 pub mod bf16;
+pub mod int8;
+pub mod level;
 
 use super::config::Activation;
 use super::error::ModelError;
