@@ -457,6 +457,57 @@ fn object_cloud(cloud: &PointCloud, index: &[u32], height: &[f32]) -> (PointClou
     (object, placed)
 }
 
+/// A scene's ground and object candidates, before clustering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundSplit {
+    /// The settings, resolved for the cloud.
+    pub resolved: ResolvedOptions,
+    /// Ground, noise or other, per point, as [`Scene::roles`].
+    pub roles: Vec<Role>,
+    /// Height above the ground model per point (NaN without a ground surface).
+    pub height: Vec<f32>,
+    /// The points that may form objects: not noise, and above `min_height` (every non-noise
+    /// point without a ground surface), ascending.
+    pub candidates: Vec<u32>,
+}
+
+/// Finds the ground of `cloud` and each point's height above it, and picks the object
+/// candidates (the first step of [`Classifier::classify_scene`], which needs no model).
+pub fn split_ground(cloud: &PointCloud, options: &SceneOptions) -> Result<GroundSplit> {
+    let resolved = options.resolve(cloud);
+    let min_height = resolved.min_height;
+    let model = ground::ground_model(cloud, &resolved.ground).map_err(Error::InvalidSetting)?;
+    // A plane is a background, not a ground: objects stand on either side of it (a table's
+    // legs below its top).
+    let two_sided = matches!(resolved.ground, GroundMethod::Plane(_));
+    let above = |h: f32| f64::from(if two_sided { h.abs() } else { h }) > min_height;
+    let height = model.height.unwrap_or_else(|| vec![f32::NAN; cloud.len()]);
+    let has_surface = !height.iter().all(|h| h.is_nan());
+    let mut roles = model.roles;
+    let mut candidates: Vec<u32> = Vec::new();
+    for (i, (r, p)) in roles.iter_mut().zip(&cloud.positions).enumerate() {
+        if !p.coords.iter().all(|c| c.is_finite()) {
+            *r = Role::Noise;
+        }
+        if *r == Role::Noise {
+            continue;
+        }
+        let object = !has_surface || above(height[i]);
+        if object {
+            candidates.push(i as u32);
+        }
+        if has_surface && !options.method_ground {
+            *r = if object { Role::Other } else { Role::Ground };
+        }
+    }
+    Ok(GroundSplit {
+        resolved,
+        roles,
+        height,
+        candidates,
+    })
+}
+
 impl Classifier {
     /// Splits a scene into ground and objects and classifies every object (METHOD.md §8).
     ///
@@ -489,36 +540,14 @@ impl Classifier {
             )));
         }
         let t = Instant::now();
-        let resolved = options.resolve(cloud);
+        let GroundSplit {
+            resolved,
+            roles,
+            height,
+            candidates,
+        } = split_ground(cloud, options)?;
         let ground = resolved.ground;
         let min_height = resolved.min_height;
-        let model = ground::ground_model(cloud, &ground).map_err(Error::InvalidSetting)?;
-        // A plane is a background, not a ground: objects stand on either side of it (a table's
-        // legs below its top).
-        let two_sided = matches!(ground, GroundMethod::Plane(_));
-        let above = |h: f32| {
-            let h = f64::from(if two_sided { h.abs() } else { h });
-            h > min_height
-        };
-        let height = model.height.unwrap_or_else(|| vec![f32::NAN; cloud.len()]);
-        let has_surface = !height.iter().all(|h| h.is_nan());
-        let mut roles = model.roles;
-        let mut candidates: Vec<u32> = Vec::new();
-        for (i, (r, p)) in roles.iter_mut().zip(&cloud.positions).enumerate() {
-            if !p.coords.iter().all(|c| c.is_finite()) {
-                *r = Role::Noise;
-            }
-            if *r == Role::Noise {
-                continue;
-            }
-            let object = !has_surface || above(height[i]);
-            if object {
-                candidates.push(i as u32);
-            }
-            if has_surface && !options.method_ground {
-                *r = if object { Role::Other } else { Role::Ground };
-            }
-        }
         let ground_ms = t.elapsed().as_secs_f64() * 1e3;
 
         let t = Instant::now();

@@ -411,7 +411,10 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
             // Class-2 points are their own nearest ground point.
             assert_eq!((cluster, class, prob, height, b[15]), (0, 0, 0.0, 0.0, 2));
         } else {
-            assert!(cluster > 0 && class > 0 && prob > 0.0 && height > 0.2, "{height}");
+            assert!(
+                cluster > 0 && class > 0 && prob > 0.0 && height > 0.2,
+                "{height}"
+            );
             assert_eq!(b[15], code(&records, cluster));
             let r = &records[cluster as usize - 1];
             assert_eq!(CLASSES[class as usize - 1], r["class"].as_str().unwrap());

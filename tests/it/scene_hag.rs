@@ -297,3 +297,73 @@ fn scene_command_writes_height_above_ground_and_the_unit() {
     );
     assert!(top[1..].iter().all(|&t| (1.4..3.1).contains(&t)), "{top:?}");
 }
+
+/// Every shared LAS/LAZ whose provider classes include ground (ASPRS 2), skipping the broken ones
+/// (lidar/INDEX.tsv's EDGE files do not load).
+fn classified_tiles(shared: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for sub in ["lidar/pdal", "lidar/las-rs"] {
+        for entry in std::fs::read_dir(shared.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if matches!(ext, "las" | "laz") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Provider ground found, and provider points of other classes called ground, under `--ground
+/// smrf` with defaults (ground: at most `--min-height` above SMRF's surface).
+#[test]
+fn smrf_ground_figures_on_every_shared_classified_tile() {
+    let Some(shared) = shared() else { return };
+    let all = LoadOptions {
+        max_points: 0,
+        ..Default::default()
+    };
+    let options = SceneOptions {
+        ground: GroundMethod::Smrf(SmrfParams::default()),
+        ..Default::default()
+    };
+    let mut measured = Vec::new();
+    for path in classified_tiles(&shared) {
+        let Ok(cloud) = load(&path, &all) else {
+            continue;
+        };
+        let classes = cloud.classification().unwrap().to_vec();
+        let n_ground = classes.iter().filter(|&&c| c == 2).count();
+        if n_ground == 0 {
+            continue;
+        }
+        let split = calip3d::scene::split_ground(&cloud, &options).unwrap();
+        let ours: Vec<bool> = split.roles.iter().map(|&r| r == Role::Ground).collect();
+        let found = (0..classes.len())
+            .filter(|&i| classes[i] == 2 && ours[i])
+            .count();
+        let recall = found as f64 / n_ground as f64;
+        let mut false_ground = Vec::new();
+        for c in 0..=255u8 {
+            let n = classes.iter().filter(|&&k| k == c).count();
+            if c == 2 || n == 0 {
+                continue;
+            }
+            let called = (0..classes.len())
+                .filter(|&i| classes[i] == c && ours[i])
+                .count();
+            false_ground.push((c, called, n));
+        }
+        let name = path.strip_prefix(&shared).unwrap().display().to_string();
+        eprintln!(
+            "{name}: {} points, unit {} ({}): provider ground found {found}/{n_ground} = {recall:.4}; \
+             other classes called ground (class: called/points) {false_ground:?}",
+            cloud.len(),
+            split.resolved.unit.name,
+            split.resolved.unit.found,
+        );
+        measured.push((name, recall, false_ground));
+    }
+    assert!(measured.len() >= 8, "{measured:?}");
+}
