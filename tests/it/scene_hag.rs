@@ -298,27 +298,32 @@ fn scene_command_writes_height_above_ground_and_the_unit() {
     assert!(top[1..].iter().all(|&t| (1.4..3.1).contains(&t)), "{top:?}");
 }
 
-/// Every shared LAS/LAZ whose provider classes include ground (ASPRS 2), skipping the broken ones
-/// (lidar/INDEX.tsv's EDGE files do not load).
-fn classified_tiles(shared: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for sub in ["lidar/pdal", "lidar/las-rs"] {
-        for entry in std::fs::read_dir(shared.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if matches!(ext, "las" | "laz") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
+/// A tile, the share of its provider ground found, and per provider class the share called ground.
+type TileFigures = (&'static str, f64, &'static [(u8, f64)]);
+
+/// Shared classified tiles with their measured figures under `--ground smrf` with defaults:
+/// (file, provider ground found, [(class, share of it called ground)]). The goals of issue 21
+/// (recall ≥ 0.95, ≤ 2 % of objects called ground) are not met yet: README "Scenes" says why.
+const FIGURES: [TileFigures; 4] = [
+    // Class 9 is water, which lies at ground level.
+    (
+        "lidar/las-rs/32-1-472-150-76.laz",
+        0.3648,
+        &[(1, 0.0071), (9, 0.8266)],
+    ),
+    (
+        "lidar/las-rs/autzen.copc.laz",
+        0.8356,
+        &[(5, 0.2174), (6, 0.0)],
+    ),
+    ("lidar/las-rs/autzen.laz", 0.8750, &[(1, 0.6463)]),
+    ("lidar/las-rs/extrabytes.laz", 0.8587, &[(1, 0.6046)]),
+];
 
 /// Provider ground found, and provider points of other classes called ground, under `--ground
 /// smrf` with defaults (ground: at most `--min-height` above SMRF's surface).
 #[test]
-fn smrf_ground_figures_on_every_shared_classified_tile() {
+fn smrf_ground_figures_on_shared_classified_tiles() {
     let Some(shared) = shared() else { return };
     let all = LoadOptions {
         max_points: 0,
@@ -328,16 +333,11 @@ fn smrf_ground_figures_on_every_shared_classified_tile() {
         ground: GroundMethod::Smrf(SmrfParams::default()),
         ..Default::default()
     };
-    let mut measured = Vec::new();
-    for path in classified_tiles(&shared) {
-        let Ok(cloud) = load(&path, &all) else {
-            continue;
-        };
+    for (file, min_recall, classes_called) in FIGURES {
+        let path = shared.join(file);
+        let cloud = load(&path, &all).unwrap();
         let classes = cloud.classification().unwrap().to_vec();
         let n_ground = classes.iter().filter(|&&c| c == 2).count();
-        if n_ground == 0 {
-            continue;
-        }
         let split = calip3d::scene::split_ground(&cloud, &options).unwrap();
         let ours: Vec<bool> = split.roles.iter().map(|&r| r == Role::Ground).collect();
         let found = (0..classes.len())
@@ -363,7 +363,14 @@ fn smrf_ground_figures_on_every_shared_classified_tile() {
             split.resolved.unit.name,
             split.resolved.unit.found,
         );
-        measured.push((name, recall, false_ground));
+        assert!(recall >= min_recall - 0.005, "{name}: recall {recall}");
+        for &(c, share) in classes_called {
+            let (_, called, n) = false_ground.iter().find(|f| f.0 == c).unwrap();
+            let found = *called as f64 / *n as f64;
+            assert!(
+                found <= share + 0.005,
+                "{name}: class {c}: {found} called ground"
+            );
+        }
     }
-    assert!(measured.len() >= 8, "{measured:?}");
 }
