@@ -79,6 +79,8 @@ pub struct SourceMeta {
     pub offset: [f64; 3],
     /// Points dropped because a coordinate was NaN or infinite.
     pub dropped_non_finite: u64,
+    /// The linear unit of the file's CRS, when it states one (LAS/LAZ: the WKT or GeoTIFF VLRs).
+    pub crs_unit: Option<crate::load::crs::LinearUnit>,
 }
 
 impl SourceMeta {
@@ -94,6 +96,7 @@ impl SourceMeta {
             bounds: None,
             offset: [0.0; 3],
             dropped_non_finite: 0,
+            crs_unit: None,
         }
     }
 }

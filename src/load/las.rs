@@ -415,6 +415,7 @@ pub(super) fn read_from<R: Read + Seek + Send + Sync + 'static>(
         },
         version: Some(format!("{}.{}", raw.version.0, raw.version.1)),
         point_format: Some(raw.point_format),
+        crs_unit: super::crs::linear_unit(header.vlrs().iter().chain(header.evlrs())),
         ..SourceMeta::memory(raw.points)
     };
     Ok(g.into_cloud(meta))

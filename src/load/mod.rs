@@ -8,6 +8,7 @@
 //! # Ok::<(), calip3d::load::LoadError>(())
 //! ```
 
+pub mod crs;
 pub mod dataset;
 mod e57;
 mod error;

@@ -81,22 +81,28 @@ impl GroundMethod {
         }
     }
 
-    /// The method `Auto` stands for on `cloud`; other methods stand for themselves.
+    /// The method `Auto` stands for on `cloud` (a cloud in metres); other methods stand for
+    /// themselves.
     pub fn resolve(&self, cloud: &PointCloud) -> GroundMethod {
+        self.resolve_with_window(cloud, SmrfParams::default().window)
+    }
+
+    /// [`GroundMethod::resolve`] with SMRF's window in the cloud's units: `Auto` picks SMRF for
+    /// z-up clouds at least that wide.
+    pub(crate) fn resolve_with_window(&self, cloud: &PointCloud, window: f64) -> GroundMethod {
         match self {
             Self::Auto => {
                 let has_ground = cloud
                     .classification
                     .as_ref()
                     .is_some_and(|c| c.contains(&ASPRS_GROUND));
-                let smrf = SmrfParams::default();
                 if has_ground {
                     Self::Classified
-                } else if cloud.up_axis == UpAxis::Z && horizontal_extent(cloud) >= smrf.window {
-                    Self::Smrf(smrf)
+                } else if cloud.up_axis == UpAxis::Z && horizontal_extent(cloud) >= window {
+                    Self::Smrf(SmrfParams::default())
                 } else {
                     // A z-up scan smaller than SMRF's window is a robot's, not an aerial tile:
-                    // SMRF's 0.5 m threshold would take the lower half of every chair as ground.
+                    // its objects stand on a floor or a table, which a plane models exactly.
                     Self::Plane(PlaneParams::default())
                 }
             }
@@ -176,22 +182,96 @@ const PLANE_SCORE_SAMPLE: usize = 50_000;
 /// 8 bytes per cell and SMRF keeps a few at once).
 const SMRF_MAX_CELLS: usize = 50_000_000;
 
-/// The role of every point of `cloud` under `method` (after resolving `Auto`).
+/// What a ground method found: its own role for every point and, when it has a ground surface,
+/// each point's height above it (METHOD.md §8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundModel {
+    /// The method's own flags: ground (SMRF's threshold test, class 2, the plane's inliers),
+    /// noise (ASPRS 7 and 18) or other.
+    pub roles: Vec<Role>,
+    /// Height above the ground surface per point, in the cloud's units (the signed distance
+    /// from the plane for `plane`); None for `none`, and where there is no surface
+    /// (`classified` without class-2 points, `plane` without a plane).
+    pub height: Option<Vec<f32>>,
+}
+
+/// The role of every point of `cloud` under `method` (after resolving `Auto`, in metres).
 pub fn segment(cloud: &PointCloud, method: &GroundMethod) -> Result<Vec<Role>, String> {
+    ground_model(cloud, method).map(|m| m.roles)
+}
+
+/// The ground model of `cloud` under `method`, whose parameters are in the cloud's units
+/// (`Auto` is resolved as for a cloud in metres).
+pub fn ground_model(cloud: &PointCloud, method: &GroundMethod) -> Result<GroundModel, String> {
+    let flags = |g: Vec<bool>| -> Vec<Role> {
+        g.into_iter()
+            .map(|g| if g { Role::Ground } else { Role::Other })
+            .collect()
+    };
     match method.resolve(cloud) {
         GroundMethod::Auto => unreachable!("resolve never answers Auto"),
-        GroundMethod::Classified => classified(cloud),
-        GroundMethod::Smrf(p) => smrf(&cloud.positions, cloud.up_axis, &p).map(|g| {
-            g.into_iter()
-                .map(|g| if g { Role::Ground } else { Role::Other })
-                .collect()
+        GroundMethod::Classified => {
+            let roles = classified(cloud)?;
+            let height = nearest_ground_height(&cloud.positions, cloud.up_axis, &roles);
+            Ok(GroundModel { roles, height })
+        }
+        GroundMethod::Smrf(p) => {
+            let (g, height) = smrf_with_height(&cloud.positions, cloud.up_axis, &p)?;
+            Ok(GroundModel {
+                roles: flags(g),
+                height: Some(height),
+            })
+        }
+        GroundMethod::Plane(p) => Ok(match plane_fit(&cloud.positions, cloud.up_axis, &p) {
+            Some(fit) => {
+                let d: Vec<f32> = cloud
+                    .positions
+                    .iter()
+                    .map(|q| fit.distance(q) as f32)
+                    .collect();
+                GroundModel {
+                    roles: flags(d.iter().map(|d| f64::from(d.abs()) <= p.distance).collect()),
+                    height: Some(d),
+                }
+            }
+            None => GroundModel {
+                roles: vec![Role::Other; cloud.len()],
+                height: None,
+            },
         }),
-        GroundMethod::Plane(p) => Ok(plane(&cloud.positions, cloud.up_axis, &p)
-            .into_iter()
-            .map(|g| if g { Role::Ground } else { Role::Other })
-            .collect()),
-        GroundMethod::None => Ok(vec![Role::Other; cloud.len()]),
+        GroundMethod::None => Ok(GroundModel {
+            roles: vec![Role::Other; cloud.len()],
+            height: None,
+        }),
     }
+}
+
+/// Height above the nearest ground point in the horizontal plane, as PDAL `filters.hag_nn` with
+/// its default `count` of 1: a provider's class-2 points are a measured surface, and a height is
+/// taken from the nearest of them. None when no point is ground.
+fn nearest_ground_height(points: &[Point3<f32>], up: UpAxis, roles: &[Role]) -> Option<Vec<f32>> {
+    use rayon::prelude::*;
+    let ground: Vec<[f64; 3]> = points
+        .iter()
+        .zip(roles)
+        .filter(|(_, r)| **r == Role::Ground)
+        .map(|(q, _)| split(q, up))
+        .collect();
+    if ground.is_empty() {
+        return None;
+    }
+    let plan: Vec<[f64; 2]> = ground.iter().map(|g| [g[0], g[1]]).collect();
+    let tree: ImmutableKdTree<f64, u32, 2, 32> = ImmutableKdTree::new_from_slice(&plan);
+    Some(
+        points
+            .par_iter()
+            .map(|q| {
+                let q = split(q, up);
+                let n = tree.nearest_one::<SquaredEuclidean>(&[q[0], q[1]]);
+                (q[2] - ground[n.item as usize][2]) as f32
+            })
+            .collect(),
+    )
 }
 
 fn classified(cloud: &PointCloud) -> Result<Vec<Role>, String> {
@@ -237,9 +317,71 @@ impl Grid {
 
 /// SMRF ground flags, one per point (METHOD.md §8).
 pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bool>, String> {
-    if points.is_empty() {
-        return Ok(Vec::new());
+    smrf_with_height(points, up, p).map(|(g, _)| g)
+}
+
+/// SMRF ground flags and each point's height above SMRF's provisional surface, bilinearly
+/// interpolated between cell centres (the surface PDAL `filters.smrf` tests points against, made
+/// continuous here so that a height does not jump at cell edges).
+pub fn smrf_with_height(
+    points: &[Point3<f32>],
+    up: UpAxis,
+    p: &SmrfParams,
+) -> Result<(Vec<bool>, Vec<f32>), String> {
+    let Some(s) = smrf_surface(points, up, p)? else {
+        return Ok((vec![false; points.len()], vec![f32::NAN; points.len()]));
+    };
+    Ok(points
+        .iter()
+        .map(|q| {
+            let q = split(q, up);
+            if !q.iter().all(|c| c.is_finite()) {
+                return (false, f32::NAN);
+            }
+            let k = s.cell_of(&q);
+            let (z, slope) = (s.pro.v[k], s.slope[k]);
+            let ground = !z.is_nan() && (z - q[2]).abs() <= p.threshold + p.scalar * slope;
+            (ground, (q[2] - s.bilinear(q[0], q[1])) as f32)
+        })
+        .unzip())
+}
+
+/// SMRF's provisional ground surface on its grid, and the surface's slope per cell.
+struct SmrfSurface {
+    minx: f64,
+    miny: f64,
+    cell: f64,
+    pro: Grid,
+    slope: Vec<f64>,
+}
+
+impl SmrfSurface {
+    fn cell_of(&self, q: &[f64; 3]) -> usize {
+        let c = (((q[0] - self.minx) / self.cell).floor() as usize).min(self.pro.cols - 1);
+        let r = (((q[1] - self.miny) / self.cell).floor() as usize).min(self.pro.rows - 1);
+        r * self.pro.cols + c
     }
+
+    /// The surface at (a, b): bilinear between the four nearest cell centres, clamped at the
+    /// grid's edges.
+    fn bilinear(&self, a: f64, b: f64) -> f64 {
+        let g = &self.pro;
+        let fx = ((a - self.minx) / self.cell - 0.5).clamp(0.0, (g.cols - 1) as f64);
+        let fy = ((b - self.miny) / self.cell - 0.5).clamp(0.0, (g.rows - 1) as f64);
+        let (c0, r0) = (fx.floor() as usize, fy.floor() as usize);
+        let (c1, r1) = ((c0 + 1).min(g.cols - 1), (r0 + 1).min(g.rows - 1));
+        let (tx, ty) = (fx - c0 as f64, fy - r0 as f64);
+        let row = |r| (1.0 - tx) * g.at(r, c0) + tx * g.at(r, c1);
+        (1.0 - ty) * row(r0) + ty * row(r1)
+    }
+}
+
+/// SMRF's steps 1–3 (Pingel et al. 2013) and the slope of step 4; None when no point is finite.
+fn smrf_surface(
+    points: &[Point3<f32>],
+    up: UpAxis,
+    p: &SmrfParams,
+) -> Result<Option<SmrfSurface>, String> {
     if !(p.cell > 0.0 && p.cell.is_finite() && p.window >= 0.0 && p.window.is_finite()) {
         return Err(format!(
             "SMRF needs a positive cell and a window ≥ 0 (got cell {} and window {})",
@@ -249,7 +391,7 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
     let xyz: Vec<[f64; 3]> = points.iter().map(|q| split(q, up)).collect();
     let finite = |q: &[f64; 3]| q.iter().all(|c| c.is_finite());
     if !xyz.iter().any(finite) {
-        return Ok(vec![false; xyz.len()]);
+        return Ok(None);
     }
     let (mut minx, mut miny, mut maxx, mut maxy) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for q in xyz.iter().filter(|q| finite(q)) {
@@ -266,19 +408,21 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
             p.cell
         ));
     }
-    let cell_of = |q: &[f64; 3]| {
-        let c = (((q[0] - minx) / p.cell).floor() as usize).min(cols - 1);
-        let r = (((q[1] - miny) / p.cell).floor() as usize).min(rows - 1);
-        r * cols + c
+    let mut s = SmrfSurface {
+        minx,
+        miny,
+        cell: p.cell,
+        pro: Grid {
+            rows,
+            cols,
+            v: vec![f64::NAN; rows * cols],
+        },
+        slope: Vec::new(),
     };
     // 1. Minimum elevation per cell, empty cells filled.
-    let mut zmin = Grid {
-        rows,
-        cols,
-        v: vec![f64::NAN; rows * cols],
-    };
+    let mut zmin = s.pro.clone();
     for q in xyz.iter().filter(|q| finite(q)) {
-        let k = cell_of(q);
+        let k = s.cell_of(q);
         if zmin.v[k].is_nan() || q[2] < zmin.v[k] {
             zmin.v[k] = q[2];
         }
@@ -298,20 +442,10 @@ pub fn smrf(points: &[Point3<f32>], up: UpAxis, p: &SmrfParams) -> Result<Vec<bo
             *v = f64::NAN;
         }
     }
-    let pro = knn_fill(pro);
-    // 4. Height above the surface against threshold + scalar × slope.
-    let slope = gradient_magnitude(&pro, p.cell);
-    Ok(xyz
-        .iter()
-        .map(|q| {
-            if !finite(q) {
-                return false;
-            }
-            let k = cell_of(q);
-            let (z, s) = (pro.v[k], slope[k]);
-            !z.is_nan() && (z - q[2]).abs() <= p.threshold + p.scalar * s
-        })
-        .collect())
+    s.pro = knn_fill(pro);
+    // 4. (its first half) The surface's slope, which widens the threshold on steep ground.
+    s.slope = gradient_magnitude(&s.pro, p.cell);
+    Ok(Some(s))
 }
 
 /// Fills NaN cells with the mean of the 8 nearest filled cells (by cell centre). A grid without
@@ -433,13 +567,41 @@ impl XorShift {
     }
 }
 
+/// A plane `normal · q + offset = 0`, its normal on the up axis's side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plane {
+    /// Unit normal, pointing up (its up component ≥ 0).
+    pub normal: [f64; 3],
+    /// Minus the normal's dot product with a point of the plane.
+    pub offset: f64,
+}
+
+impl Plane {
+    /// Signed distance of a point from the plane, positive above it.
+    pub fn distance(&self, q: &Point3<f32>) -> f64 {
+        let n = self.normal;
+        n[0] * q.x as f64 + n[1] * q.y as f64 + n[2] * q.z as f64 + self.offset
+    }
+}
+
 /// Inlier flags of the largest plane found by seeded RANSAC (METHOD.md §8). When
 /// `max_tilt_deg` is set, only planes whose normal is within that angle of the up axis count.
 /// A cloud with fewer than 3 points, or without an acceptable plane, has no ground.
 pub fn plane(points: &[Point3<f32>], up: UpAxis, p: &PlaneParams) -> Vec<bool> {
+    match plane_fit(points, up, p) {
+        Some(fit) => points
+            .iter()
+            .map(|q| fit.distance(q).abs() <= p.distance)
+            .collect(),
+        None => vec![false; points.len()],
+    }
+}
+
+/// The plane [`plane`] takes its inliers from, or None.
+pub fn plane_fit(points: &[Point3<f32>], up: UpAxis, p: &PlaneParams) -> Option<Plane> {
     let n = points.len();
     if n < 3 {
-        return vec![false; n];
+        return None;
     }
     let mut rng = XorShift(p.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let sample: Vec<usize> = if n <= PLANE_SCORE_SAMPLE {
@@ -489,15 +651,17 @@ pub fn plane(points: &[Point3<f32>], up: UpAxis, p: &PlaneParams) -> Vec<bool> {
             best = Some((nrm, d, inliers));
         }
     }
-    match best {
-        Some((nrm, d, _)) => (0..n)
-            .map(|i| {
-                let q = at(i);
-                (nrm[0] * q[0] + nrm[1] * q[1] + nrm[2] * q[2] + d).abs() <= p.distance
-            })
-            .collect(),
-        None => vec![false; n],
-    }
+    best.map(|(nrm, d, _)| {
+        let sign = if nrm[0] * up_vec[0] + nrm[1] * up_vec[1] + nrm[2] * up_vec[2] >= 0.0 {
+            1.0
+        } else {
+            -1.0
+        };
+        Plane {
+            normal: nrm.map(|x| sign * x),
+            offset: sign * d,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -35,13 +35,15 @@
 //! the candidates and the union–find forest). BENCHMARKS.md has the measured peak.
 
 pub mod cluster;
+pub mod geometry;
 pub mod ground;
 mod object;
 pub mod plot;
 pub mod write;
 
 pub use cluster::{ClusterMethod, ClusterParams};
-pub use ground::{GroundMethod, PlaneParams, Role, SmrfParams};
+pub use geometry::OrientedBox;
+pub use ground::{GroundMethod, GroundModel, PlaneParams, Role, SmrfParams};
 pub use object::{
     file_lines, object_json, object_line, summary_json, ObjectsFormat, ObjectsWriter,
 };
@@ -69,12 +71,35 @@ pub const ROBOT_RADIUS: f64 = 0.02;
 pub const ROBOT_MIN_POINTS: usize = 100;
 /// DBSCAN's core-point count when none is given: Open3D's `cluster_dbscan` tutorial.
 pub const DBSCAN_MIN_POINTS: usize = 10;
+/// Height above the ground model up to which a point of an aerial scene is ground, m: five
+/// standard deviations of a survey-grade tile's vertical noise (σ ≈ 2 cm), and low enough that a
+/// 1.5 m object loses at most its lowest fifteenth. README "Scenes" has the measured share of
+/// provider ground above it.
+pub const MIN_HEIGHT: f64 = 0.1;
+
+/// Lengths given in the cloud's own units, which are taken as they are; unset ones are metric
+/// defaults scaled to the file's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Lengths {
+    /// SMRF's cell.
+    pub smrf_cell: Option<f64>,
+    /// SMRF's largest window radius.
+    pub smrf_window: Option<f64>,
+    /// SMRF's height threshold.
+    pub smrf_threshold: Option<f64>,
+    /// The plane's inlier distance.
+    pub plane_distance: Option<f64>,
+}
 
 /// How a scene is split into ground and objects. Unset distances and counts take the defaults of
-/// the scene's kind: aerial ([`AERIAL_RADIUS`], [`AERIAL_MIN_POINTS`]) when ground is
-/// classified or SMRF, robot ([`ROBOT_RADIUS`], [`ROBOT_MIN_POINTS`]) otherwise; an unset radius
-/// is also at least [`SPACING_FACTOR`] × the median spacing of the non-ground points. DBSCAN's
-/// `min_points` defaults to [`DBSCAN_MIN_POINTS`].
+/// the scene's kind: aerial ([`AERIAL_RADIUS`], [`AERIAL_MIN_POINTS`], [`MIN_HEIGHT`]) when
+/// ground is classified or SMRF, robot ([`ROBOT_RADIUS`], [`ROBOT_MIN_POINTS`], the plane's
+/// distance) otherwise; an unset radius is also at least [`SPACING_FACTOR`] × the median spacing
+/// of the object candidates. DBSCAN's `min_points` defaults to [`DBSCAN_MIN_POINTS`].
+///
+/// Units: the parameters inside [`GroundMethod`] and the defaults are metres, scaled to the
+/// file's CRS unit (a tile in US survey feet gets a 3.28 ft SMRF cell); `radius`, `min_height`
+/// and `lengths` are in the cloud's own units and are taken as they are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SceneOptions {
     /// How ground is found (default `auto`).
@@ -89,6 +114,17 @@ pub struct SceneOptions {
     pub max_points: Option<usize>,
     /// Objects projected and encoded together; with the views per object this bounds memory.
     pub objects_per_batch: usize,
+    /// Height above the ground model (in the cloud's units) up to which a point is ground; only
+    /// higher points can be in objects (for `plane`, farther from the plane on either side).
+    pub min_height: Option<f64>,
+    /// Ground in [`Scene::roles`] (and so in `--asprs` output) is the method's own flag (SMRF's
+    /// threshold test, class 2, the plane's inliers) instead of the height cut-off.
+    pub method_ground: bool,
+    /// SMRF and plane lengths in the cloud's units.
+    pub lengths: Lengths,
+    /// Metres per unit of the cloud's coordinates; None takes the file's CRS unit (metres when
+    /// it states none).
+    pub metres_per_unit: Option<f64>,
 }
 
 impl Default for SceneOptions {
@@ -100,15 +136,49 @@ impl Default for SceneOptions {
             min_points: None,
             max_points: None,
             objects_per_batch: 8,
+            min_height: None,
+            method_ground: false,
+            lengths: Lengths::default(),
+            metres_per_unit: None,
         }
     }
 }
 
+/// The unit a scene's lengths are in, and where it came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SceneUnit {
+    /// The unit's name (`metre`, `US survey foot`, …).
+    pub name: String,
+    /// Metres in one unit.
+    pub metres: f64,
+    /// Where it was found: `wkt` or `geotiff` (the file's CRS), `option` (set by the caller), or
+    /// `none: taken as metres`.
+    pub found: String,
+}
+
+/// A scene's settings with every default resolved for one cloud.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedOptions {
+    /// The ground method, `Auto` resolved, its lengths in the cloud's units.
+    pub ground: GroundMethod,
+    /// The height cut-off, in the cloud's units.
+    pub min_height: f64,
+    /// Clustering, with the radius's floor (widened to the spacing when the radius is unset).
+    pub cluster: ClusterParams,
+    /// The cloud's unit.
+    pub unit: SceneUnit,
+}
+
 impl SceneOptions {
-    /// The clustering settings for a scene whose ground is found by `ground` (already resolved),
-    /// with the radius's floor when it is unset (then [`Classifier::classify_scene`] widens it to
-    /// the points' spacing).
+    /// The clustering settings for a scene in metres whose ground is found by `ground` (already
+    /// resolved), with the radius's floor when it is unset (then [`Classifier::classify_scene`]
+    /// widens it to the points' spacing).
     pub fn cluster_params(&self, ground: &GroundMethod) -> ClusterParams {
+        self.cluster_params_scaled(ground, 1.0)
+    }
+
+    /// [`SceneOptions::cluster_params`] with metric defaults times `per_metre` (units per metre).
+    fn cluster_params_scaled(&self, ground: &GroundMethod, per_metre: f64) -> ClusterParams {
         let (radius, min_points) = Self::kind_defaults(ground);
         let min_points = match self.cluster {
             ClusterMethod::Euclidean => min_points,
@@ -116,7 +186,7 @@ impl SceneOptions {
         };
         ClusterParams {
             method: self.cluster,
-            radius: self.radius.unwrap_or(radius),
+            radius: self.radius.unwrap_or(radius * per_metre),
             min_points: self.min_points.unwrap_or(min_points),
             max_points: self.max_points.unwrap_or(usize::MAX),
         }
@@ -127,6 +197,54 @@ impl SceneOptions {
             (AERIAL_RADIUS, AERIAL_MIN_POINTS)
         } else {
             (ROBOT_RADIUS, ROBOT_MIN_POINTS)
+        }
+    }
+
+    /// Every default resolved for `cloud`: its unit (the option, else its CRS's, else metres),
+    /// `Auto`, and the metric defaults scaled to the unit.
+    pub fn resolve(&self, cloud: &PointCloud) -> ResolvedOptions {
+        let unit = match (self.metres_per_unit, &cloud.meta.crs_unit) {
+            (Some(m), _) => SceneUnit {
+                name: format!("{m} m"),
+                metres: m,
+                found: "option".into(),
+            },
+            (None, Some(u)) => SceneUnit {
+                name: u.name.clone(),
+                metres: u.metres,
+                found: u.source.into(),
+            },
+            (None, None) => SceneUnit {
+                name: "metre".into(),
+                metres: 1.0,
+                found: "none: taken as metres".into(),
+            },
+        };
+        let k = 1.0 / unit.metres;
+        let l = &self.lengths;
+        let window = l.smrf_window.unwrap_or(SmrfParams::default().window * k);
+        let ground = match self.ground.resolve_with_window(cloud, window) {
+            GroundMethod::Smrf(p) => GroundMethod::Smrf(SmrfParams {
+                cell: l.smrf_cell.unwrap_or(p.cell * k),
+                window: l.smrf_window.unwrap_or(p.window * k),
+                threshold: l.smrf_threshold.unwrap_or(p.threshold * k),
+                ..p
+            }),
+            GroundMethod::Plane(p) => GroundMethod::Plane(PlaneParams {
+                distance: l.plane_distance.unwrap_or(p.distance * k),
+                ..p
+            }),
+            other => other,
+        };
+        let min_height = self.min_height.unwrap_or(match ground {
+            GroundMethod::Plane(p) => p.distance,
+            _ => MIN_HEIGHT * k,
+        });
+        ResolvedOptions {
+            cluster: self.cluster_params_scaled(&ground, k),
+            ground,
+            min_height,
+            unit,
         }
     }
 }
@@ -142,6 +260,13 @@ pub struct SceneObject {
     pub centroid: [f64; 3],
     /// Its bounds, in the file's own coordinates.
     pub bounds: Bounds,
+    /// Its top's height above the ground model (its highest point's), in the file's units; None
+    /// without a ground surface.
+    pub height: Option<f64>,
+    /// Area of its footprint (the convex hull of its points seen from above), in square units.
+    pub footprint_area: f64,
+    /// Its oriented bounding box, in the file's coordinates.
+    pub obb: OrientedBox,
     /// The classification of its points, re-centred on the centroid.
     pub prediction: Prediction,
 }
@@ -165,7 +290,8 @@ impl SceneObject {
 /// Wall-clock milliseconds of each step of a scene.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct SceneTimings {
-    /// Finding the ground.
+    /// Finding the ground: the method, its surface, each point's height above it and the
+    /// object candidates.
     pub ground: f64,
     /// Clustering the other points.
     pub cluster: f64,
@@ -176,11 +302,18 @@ pub struct SceneTimings {
 /// A classified scene: per-point arrays (in the cloud's point order) and the objects.
 #[derive(Debug, Clone)]
 pub struct Scene {
-    /// The ground method that ran (`Auto` resolved).
+    /// The ground method that ran (`Auto` resolved, lengths in the cloud's units).
     pub ground: GroundMethod,
+    /// The height cut-off that ran, in the cloud's units.
+    pub min_height: f64,
+    /// The cloud's unit, and where it was found.
+    pub unit: SceneUnit,
+    /// Height above the ground model per point (NaN without a ground surface).
+    pub height: Vec<f32>,
     /// The clustering settings that ran (defaults resolved).
     pub cluster: ClusterParams,
-    /// Ground, noise or other, per point.
+    /// Ground, noise or other, per point: ground is at most `min_height` above the ground model
+    /// (or the method's own flag, with [`SceneOptions::method_ground`]).
     pub roles: Vec<Role>,
     /// Cluster ID per point: 0 for ground, noise and points in no object.
     pub cluster_ids: Vec<u32>,
@@ -250,9 +383,18 @@ fn members(cluster_ids: &[u32], n_clusters: usize) -> (Vec<usize>, Vec<u32>) {
     (start, flat)
 }
 
-/// An object's points re-centred on its centroid in f64, with the centroid and bounds in file
-/// coordinates (METHOD.md §8).
-fn object_cloud(cloud: &PointCloud, index: &[u32]) -> (PointCloud, [f64; 3], Bounds) {
+/// Where an object stands, in file coordinates.
+struct Placed {
+    centroid: [f64; 3],
+    bounds: Bounds,
+    height: Option<f64>,
+    footprint_area: f64,
+    obb: OrientedBox,
+}
+
+/// An object's points re-centred on its centroid in f64, with its centroid, bounds, footprint
+/// and box in file coordinates, and its top's height (METHOD.md §8).
+fn object_cloud(cloud: &PointCloud, index: &[u32], height: &[f32]) -> (PointCloud, Placed) {
     let mut sum = [0.0f64; 3];
     let mut min = [f64::MAX; 3];
     let mut max = [f64::MIN; 3];
@@ -266,25 +408,104 @@ fn object_cloud(cloud: &PointCloud, index: &[u32]) -> (PointCloud, [f64; 3], Bou
         }
     }
     let local = sum.map(|s| s / index.len() as f64);
-    let points = index.iter().map(|&i| {
-        let p = cloud.positions[i as usize];
-        Point3::new(
-            (p.x as f64 - local[0]) as f32,
-            (p.y as f64 - local[1]) as f32,
-            (p.z as f64 - local[2]) as f32,
-        )
-    });
+    let centred: Vec<[f64; 3]> = index
+        .iter()
+        .map(|&i| {
+            let p = cloud.positions[i as usize];
+            [
+                p.x as f64 - local[0],
+                p.y as f64 - local[1],
+                p.z as f64 - local[2],
+            ]
+        })
+        .collect();
+    let (a, b) = horizontal_axes(cloud.up_axis);
+    let up = 3 - a - b;
+    let hull = geometry::convex_hull(centred.iter().map(|p| [p[a], p[b]]).collect());
+    let (centre, size, yaw) = geometry::min_area_rectangle(&hull);
     let o = cloud.meta.offset;
     let file = |v: [f64; 3]| [v[0] + o[0], v[1] + o[1], v[2] + o[2]];
-    let object = PointCloud::from_points(points, cloud.up_axis);
-    (
-        object,
-        file(local),
-        Bounds {
+    let mut box_centre = local;
+    box_centre[a] += centre[0];
+    box_centre[b] += centre[1];
+    box_centre[up] = (min[up] + max[up]) / 2.0;
+    let top = index
+        .iter()
+        .map(|&i| height.get(i as usize).copied().unwrap_or(f32::NAN))
+        .filter(|h| !h.is_nan())
+        .fold(None, |m: Option<f32>, h| Some(m.map_or(h, |m| m.max(h))));
+    let object = PointCloud::from_points(
+        centred
+            .iter()
+            .map(|p| Point3::new(p[0] as f32, p[1] as f32, p[2] as f32)),
+        cloud.up_axis,
+    );
+    let placed = Placed {
+        centroid: file(local),
+        bounds: Bounds {
             min: file(min),
             max: file(max),
         },
-    )
+        height: top.map(f64::from),
+        footprint_area: geometry::polygon_area(&hull),
+        obb: OrientedBox {
+            centre: file(box_centre),
+            size: [size[0], size[1], max[up] - min[up]],
+            yaw,
+        },
+    };
+    (object, placed)
+}
+
+/// A scene's ground and object candidates, before clustering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundSplit {
+    /// The settings, resolved for the cloud.
+    pub resolved: ResolvedOptions,
+    /// Ground, noise or other, per point, as [`Scene::roles`].
+    pub roles: Vec<Role>,
+    /// Height above the ground model per point (NaN without a ground surface).
+    pub height: Vec<f32>,
+    /// The points that may form objects: not noise, and above `min_height` (every non-noise
+    /// point without a ground surface), ascending.
+    pub candidates: Vec<u32>,
+}
+
+/// Finds the ground of `cloud` and each point's height above it, and picks the object
+/// candidates (the first step of [`Classifier::classify_scene`], which needs no model).
+pub fn split_ground(cloud: &PointCloud, options: &SceneOptions) -> Result<GroundSplit> {
+    let resolved = options.resolve(cloud);
+    let min_height = resolved.min_height;
+    let model = ground::ground_model(cloud, &resolved.ground).map_err(Error::InvalidSetting)?;
+    // A plane is a background, not a ground: objects stand on either side of it (a table's
+    // legs below its top).
+    let two_sided = matches!(resolved.ground, GroundMethod::Plane(_));
+    let above = |h: f32| f64::from(if two_sided { h.abs() } else { h }) > min_height;
+    let height = model.height.unwrap_or_else(|| vec![f32::NAN; cloud.len()]);
+    let has_surface = !height.iter().all(|h| h.is_nan());
+    let mut roles = model.roles;
+    let mut candidates: Vec<u32> = Vec::new();
+    for (i, (r, p)) in roles.iter_mut().zip(&cloud.positions).enumerate() {
+        if !p.coords.iter().all(|c| c.is_finite()) {
+            *r = Role::Noise;
+        }
+        if *r == Role::Noise {
+            continue;
+        }
+        let object = !has_surface || above(height[i]);
+        if object {
+            candidates.push(i as u32);
+        }
+        if has_surface && !options.method_ground {
+            *r = if object { Role::Other } else { Role::Ground };
+        }
+    }
+    Ok(GroundSplit {
+        resolved,
+        roles,
+        height,
+        candidates,
+    })
 }
 
 impl Classifier {
@@ -319,20 +540,18 @@ impl Classifier {
             )));
         }
         let t = Instant::now();
-        let ground = options.ground.resolve(cloud);
-        let mut roles = ground::segment(cloud, &ground).map_err(Error::InvalidSetting)?;
-        for (r, p) in roles.iter_mut().zip(&cloud.positions) {
-            if !p.coords.iter().all(|c| c.is_finite()) {
-                *r = Role::Noise;
-            }
-        }
+        let GroundSplit {
+            resolved,
+            roles,
+            height,
+            candidates,
+        } = split_ground(cloud, options)?;
+        let ground = resolved.ground;
+        let min_height = resolved.min_height;
         let ground_ms = t.elapsed().as_secs_f64() * 1e3;
 
         let t = Instant::now();
-        let params = options.cluster_params(&ground);
-        let candidates: Vec<u32> = (0..cloud.len() as u32)
-            .filter(|&i| roles[i as usize] == Role::Other)
-            .collect();
+        let params = resolved.cluster;
         let auto = options.radius.is_none().then_some(cluster::AutoRadius {
             floor: params.radius,
             factor: SPACING_FACTOR,
@@ -353,22 +572,24 @@ impl Classifier {
             let mut prepared = Vec::with_capacity(last - first);
             let mut placed = Vec::with_capacity(last - first);
             for k in first..last {
-                let (object, centroid, bounds) =
-                    object_cloud(cloud, &flat[offsets[k]..offsets[k + 1]]);
+                let (object, p) = object_cloud(cloud, &flat[offsets[k]..offsets[k + 1]], &height);
                 prepared.push(self.prepare(&object)?);
-                placed.push((k, centroid, bounds));
+                placed.push((k, p));
             }
             let refs: Vec<&[Point3<f32>]> = prepared.iter().map(Vec::as_slice).collect();
             let projected = self.project(&refs)?;
             let predictions = self.score(&projected.batch, classes)?;
             let share = projected.project_ms / refs.len() as f64;
-            for ((k, centroid, bounds), mut prediction) in placed.into_iter().zip(predictions) {
+            for ((k, p), mut prediction) in placed.into_iter().zip(predictions) {
                 prediction.timings.project = share;
                 objects.push(SceneObject {
                     cluster_id: k as u32 + 1,
                     points: offsets[k + 1] - offsets[k],
-                    centroid,
-                    bounds,
+                    centroid: p.centroid,
+                    bounds: p.bounds,
+                    height: p.height,
+                    footprint_area: p.footprint_area,
+                    obb: p.obb,
                     prediction,
                 });
             }
@@ -383,6 +604,9 @@ impl Classifier {
             .collect();
         Ok(Scene {
             ground,
+            min_height,
+            unit: resolved.unit,
+            height,
             cluster: params,
             roles,
             cluster_ids,

@@ -36,12 +36,13 @@ impl ObjectsFormat {
 }
 
 /// The CSV form's header row, with its newline.
-pub(crate) const CSV_HEADER_LINE: &str = "record,file,cluster_id,points,centroid_x,centroid_y,centroid_z,min_x,min_y,min_z,max_x,max_y,max_z,class,probability,top,classes,logits,objects,error\n";
+pub(crate) const CSV_HEADER_LINE: &str = "record,file,cluster_id,points,centroid_x,centroid_y,centroid_z,min_x,min_y,min_z,max_x,max_y,max_z,height,footprint_area,obb_x,obb_y,obb_z,obb_length,obb_width,obb_height,obb_yaw,class,probability,top,classes,logits,objects,unit,error\n";
 /// Columns of the CSV form.
 pub(crate) const CSV_HEADER: &str = CSV_HEADER_LINE.trim_ascii_end();
 
 /// The JSON record of one object: `file`, `cluster_id`, `points`, `centroid`, `bbox {min,max}`
-/// (file coordinates), `class`, `probability`, `top` (k entries), `classes`, `logits`.
+/// (file coordinates), `height` (its top above the ground model), `footprint_area`, `obb
+/// {centre, size, yaw}`, `class`, `probability`, `top` (k entries), `classes`, `logits`.
 pub fn object_json(file: &str, object: &SceneObject, top_k: usize) -> Value {
     let p = &object.prediction;
     let top: Vec<Value> = p
@@ -56,6 +57,9 @@ pub fn object_json(file: &str, object: &SceneObject, top_k: usize) -> Value {
         "points": object.points,
         "centroid": object.centroid,
         "bbox": {"min": object.bounds.min, "max": object.bounds.max},
+        "height": object.height,
+        "footprint_area": object.footprint_area,
+        "obb": object.obb,
         "class": object.class(),
         "probability": object.probability(),
         "top": top,
@@ -83,11 +87,23 @@ pub fn summary_json(file: &str, outcome: Result<(&Scene, usize), &str>) -> Value
                 "other_points": other,
                 "objects": scene.objects.len(),
                 "ground": scene.ground.name(),
+                "ground_parameters": ground_parameters(&scene.ground),
+                "min_height": scene.min_height,
+                "unit": scene.unit,
                 "cluster": scene.cluster,
                 "timings_ms": scene.timings,
             })
         }
         Err(e) => json!({"record": "summary", "file": file, "ok": false, "error": e}),
+    }
+}
+
+/// The parameters the ground method ran with, in the file's units.
+fn ground_parameters(ground: &super::GroundMethod) -> Value {
+    match ground {
+        super::GroundMethod::Smrf(p) => json!(p),
+        super::GroundMethod::Plane(p) => json!(p),
+        _ => Value::Null,
     }
 }
 
@@ -110,6 +126,11 @@ fn object_csv(file: &str, o: &SceneObject, top_k: usize) -> String {
     cols.extend(o.centroid.iter().map(|v| v.to_string()));
     cols.extend(o.bounds.min.iter().map(|v| v.to_string()));
     cols.extend(o.bounds.max.iter().map(|v| v.to_string()));
+    cols.push(o.height.map(|h| h.to_string()).unwrap_or_default());
+    cols.push(o.footprint_area.to_string());
+    cols.extend(o.obb.centre.iter().map(|v| v.to_string()));
+    cols.extend(o.obb.size.iter().map(|v| v.to_string()));
+    cols.push(o.obb.yaw.to_string());
     cols.push(crate::csv::field(o.class()));
     cols.push(o.probability().to_string());
     cols.push(crate::csv::field(&top));
@@ -117,23 +138,31 @@ fn object_csv(file: &str, o: &SceneObject, top_k: usize) -> String {
     cols.push(joined(p.logits.iter()));
     cols.push(String::new());
     cols.push(String::new());
+    cols.push(String::new());
     cols.join(",")
 }
 
 fn summary_csv(file: &str, outcome: Result<(&Scene, usize), &str>) -> String {
-    let empty = ",".repeat(11);
+    let names: Vec<&str> = CSV_HEADER.split(',').collect();
+    let mut cols = vec![String::new(); names.len()];
+    let mut set = |name: &str, value: String| {
+        let k = names.iter().position(|n| *n == name).expect("a CSV column");
+        cols[k] = value;
+    };
+    set("record", "summary".into());
+    set("file", crate::csv::field(file));
     match outcome {
-        Ok((scene, points)) => format!(
-            "summary,{},,{points},{empty},,,{},",
-            crate::csv::field(file),
-            scene.objects.len()
-        ),
-        Err(e) => format!(
-            "summary,{},,,{empty},,,,{}",
-            crate::csv::field(file),
-            crate::csv::field(e)
-        ),
+        Ok((scene, points)) => {
+            set("points", points.to_string());
+            set("objects", scene.objects.len().to_string());
+            set(
+                "unit",
+                crate::csv::field(&format!("{} ({})", scene.unit.name, scene.unit.found)),
+            );
+        }
+        Err(e) => set("error", crate::csv::field(e)),
     }
+    cols.join(",")
 }
 
 /// One object's record in `format` (no newline).

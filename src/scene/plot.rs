@@ -216,11 +216,19 @@ pub fn write_plot(
         canvas.text(lx + 18, ly + 2, &format!("{name} ({n})"), TEXT, false);
         ly += 20;
     }
-    let scale_m = nice_length(span / 5.0);
-    let bar = (scale_m * scale) as i64;
+    // The bar is in the file's unit: a tile in feet gets a bar in feet.
+    let length = nice_length(span / 5.0);
+    let bar = (length * scale) as i64;
     ly += 10;
     canvas.fill(lx, ly, bar.max(1), 3, TEXT);
-    canvas.text(lx, ly + 6, &format!("{scale_m} m"), TEXT, false);
+    let unit = if scene.unit.metres == 1.0 {
+        "m".to_string()
+    } else if scene.unit.name.to_ascii_lowercase().contains("foot") {
+        "ft".to_string()
+    } else {
+        scene.unit.name.clone()
+    };
+    canvas.text(lx, ly + 6, &format!("{length} {unit}"), TEXT, false);
 
     let temporary = super::object::temporary_beside(path);
     let result = (|| {

@@ -1,11 +1,12 @@
 //! The labelled cloud (`--out-cloud FILE.las|.laz|.ply`): every input point, in input order, with
-//! three new dimensions.
+//! four new dimensions.
 //!
 //! | dimension | type | meaning |
 //! |---|---|---|
 //! | `ClusterID` | u32 | the object's cluster ID; 0 for ground, noise and points in no object |
 //! | `calip3d_class` | u16 | 1 + the object's class index in the class list; 0 for none |
 //! | `calip3d_prob` | f32 | the probability of that class; 0 for none |
+//! | `HeightAboveGround` | f32 | height above the ground model (PDAL's name); NaN without one |
 //!
 //! LAS/LAZ from a LAS/LAZ input keep the input's version, point format, scale and offset, VLRs
 //! (the CRS among them), EVLRs and every point dimension as they were; the new dimensions are
@@ -15,7 +16,7 @@
 //! Other inputs written as LAS become LAS 1.4, point format 0, scale 0.1 mm.
 //!
 //! PLY output is binary little-endian with `double x, y, z` in the file's coordinates, `uchar
-//! classification` when the input has classes, and the three dimensions as properties; the class
+//! classification` when the input has classes, and the four dimensions as properties; the class
 //! names are in a header comment `calip3d_class: car,tree,…`. PLY holds the points the loader
 //! kept (non-finite points are dropped on load).
 //!
@@ -32,14 +33,15 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// The names and data types of the new dimensions, in file order.
-pub const DIMENSIONS: [(&str, &str); 3] = [
+pub const DIMENSIONS: [(&str, &str); 4] = [
     ("ClusterID", "u32"),
     ("calip3d_class", "u16"),
     ("calip3d_prob", "f32"),
+    ("HeightAboveGround", "f32"),
 ];
 
 /// Bytes the new dimensions add to each point record.
-const EXTRA_BYTES: u16 = 4 + 2 + 4;
+const EXTRA_BYTES: u16 = 4 + 2 + 4 + 4;
 
 /// User ID of the VLR that holds the class names.
 pub const CLASSES_VLR_USER_ID: &str = "calip3d";
@@ -140,11 +142,12 @@ impl AsprsCodes {
 }
 
 /// The new dimensions of one point, little-endian, as they follow the record.
-fn label_bytes(cluster: u32, class: u16, prob: f32) -> [u8; EXTRA_BYTES as usize] {
+fn label_bytes(cluster: u32, class: u16, prob: f32, height: f32) -> [u8; EXTRA_BYTES as usize] {
     let mut b = [0u8; EXTRA_BYTES as usize];
     b[..4].copy_from_slice(&cluster.to_le_bytes());
     b[4..6].copy_from_slice(&class.to_le_bytes());
-    b[6..].copy_from_slice(&prob.to_le_bytes());
+    b[6..10].copy_from_slice(&prob.to_le_bytes());
+    b[10..].copy_from_slice(&height.to_le_bytes());
     b
 }
 
@@ -204,6 +207,12 @@ fn add_descriptors(vlrs: &mut Vec<las::Vlr>, existing_extra: u16) {
         0,
         "calip3d_prob",
         "calip3d class probability",
+    ));
+    data.extend(descriptor(
+        9,
+        0,
+        "HeightAboveGround",
+        "height above the ground model",
     ));
     let vlr = las::Vlr {
         user_id: "LASF_Spec".into(),
@@ -294,11 +303,16 @@ fn point_labels(
 ) -> ([u8; EXTRA_BYTES as usize], Role, u16) {
     match k {
         Some(k) if k < scene.cluster_ids.len() => (
-            label_bytes(scene.cluster_ids[k], scene.labels[k], probabilities[k]),
+            label_bytes(
+                scene.cluster_ids[k],
+                scene.labels[k],
+                probabilities[k],
+                scene.height.get(k).copied().unwrap_or(f32::NAN),
+            ),
             scene.roles[k],
             scene.labels[k],
         ),
-        _ => (label_bytes(0, 0, 0.0), Role::Noise, 0),
+        _ => (label_bytes(0, 0, 0.0, f32::NAN), Role::Noise, 0),
     }
 }
 
@@ -454,7 +468,8 @@ fn write_ply(cloud: &PointCloud, scene: &Scene, temporary: &Path) -> Result<(), 
         header.push_str("property uchar classification\n");
     }
     header.push_str(
-        "property uint ClusterID\nproperty ushort calip3d_class\nproperty float calip3d_prob\nend_header\n",
+        "property uint ClusterID\nproperty ushort calip3d_class\nproperty float calip3d_prob\n\
+         property float HeightAboveGround\nend_header\n",
     );
     out.write_all(header.as_bytes()).map_err(io)?;
     let probabilities = scene.probabilities();
@@ -503,10 +518,10 @@ mod tests {
         let mut vlrs = Vec::new();
         add_descriptors(&mut vlrs, 3);
         let d = &vlrs[0].data;
-        assert_eq!(d.len(), 4 * 192);
+        assert_eq!(d.len(), 5 * 192);
         assert_eq!((d[2], d[3]), (0, 3));
         assert_eq!(&d[192 + 4..192 + 13], b"ClusterID");
         let sizes: Vec<usize> = d.chunks(192).map(described_size).collect();
-        assert_eq!(sizes, vec![3, 4, 2, 4]);
+        assert_eq!(sizes, vec![3, 4, 2, 4, 4]);
     }
 }

@@ -27,4 +27,5 @@ mod quiet_success;
 mod real_data;
 mod reference;
 mod scene;
+mod scene_hag;
 mod tune;

@@ -364,10 +364,10 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
         assert!(r["bbox"]["min"][0].as_f64().unwrap() > 500_000.0);
     }
     // LAS: every record starts with the input's bytes, except the rewritten classification
-    // (byte 15 of format 1); then ClusterID, calip3d_class, calip3d_prob.
+    // (byte 15 of format 1); then ClusterID, calip3d_class, calip3d_prob, HeightAboveGround.
     let (len_in, input_recs) = raw_records(&path);
     let (len_out, output_recs) = raw_records(Path::new(&d("labelled.las")));
-    assert_eq!(len_out, len_in + 10);
+    assert_eq!(len_out, len_in + 14);
     assert_eq!(output_recs.len(), input_recs.len());
     let header = las::Reader::from_path(d("labelled.las"))
         .unwrap()
@@ -382,7 +382,8 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
         [
             (5, "ClusterID".to_string()),
             (3, "calip3d_class".into()),
-            (9, "calip3d_prob".into())
+            (9, "calip3d_prob".into()),
+            (9, "HeightAboveGround".into())
         ]
     );
     let classes_vlr = header
@@ -405,10 +406,15 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
         let cluster = u32::from_le_bytes(b[len_in..len_in + 4].try_into().unwrap());
         let class = u16::from_le_bytes(b[len_in + 4..len_in + 6].try_into().unwrap());
         let prob = f32::from_le_bytes(b[len_in + 6..len_in + 10].try_into().unwrap());
+        let height = f32::from_le_bytes(b[len_in + 10..len_in + 14].try_into().unwrap());
         if tag == 0 {
-            assert_eq!((cluster, class, prob, b[15]), (0, 0, 0.0, 2));
+            // Class-2 points are their own nearest ground point.
+            assert_eq!((cluster, class, prob, height, b[15]), (0, 0, 0.0, 0.0, 2));
         } else {
-            assert!(cluster > 0 && class > 0 && prob > 0.0);
+            assert!(
+                cluster > 0 && class > 0 && prob > 0.0 && height > 0.2,
+                "{height}"
+            );
             assert_eq!(b[15], code(&records, cluster));
             let r = &records[cluster as usize - 1];
             assert_eq!(CLASSES[class as usize - 1], r["class"].as_str().unwrap());
@@ -445,7 +451,7 @@ fn scene_command_writes_objects_labelled_las_laz_and_plot() {
             (a.x, a.y, a.z, a.intensity, a.gps_time),
             (b.x, b.y, b.z, b.intensity, b.gps_time)
         );
-        assert_eq!(b.extra_bytes.len(), 10);
+        assert_eq!(b.extra_bytes.len(), 14);
     }
     // The plot is a PNG of the map plus the legend.
     let png = std::fs::read(d("top.png")).unwrap();
@@ -475,6 +481,7 @@ fn labelled_warsaw_matches_the_laspy_reference() {
     assert_eq!(extra["ClusterID"]["type"], "uint32");
     assert_eq!(extra["calip3d_class"]["type"], "uint16");
     assert_eq!(extra["calip3d_prob"]["type"], "float32");
+    assert_eq!(extra["HeightAboveGround"]["type"], "float32");
     assert!(extra["ClusterID"]["description"]
         .as_str()
         .unwrap()
@@ -516,12 +523,13 @@ fn labelled_warsaw_matches_the_laspy_reference() {
     for (i, ((a, b), src)) in ours.iter().zip(&committed).zip(&input_recs).enumerate() {
         assert_eq!(a[..len_in], src[..], "record {i}: input bytes");
         assert_eq!(
-            a[..len - 4],
-            b[..len - 4],
-            "record {i}: all but the probability"
+            a[..len - 8],
+            b[..len - 8],
+            "record {i}: all before the probability"
         );
-        let pa = f32::from_le_bytes(a[len - 4..].try_into().unwrap());
-        let pb = f32::from_le_bytes(b[len - 4..].try_into().unwrap());
+        assert_eq!(a[len - 4..], b[len - 4..], "record {i}: HeightAboveGround");
+        let pa = f32::from_le_bytes(a[len - 8..len - 4].try_into().unwrap());
+        let pb = f32::from_le_bytes(b[len - 8..len - 4].try_into().unwrap());
         assert!((pa - pb).abs() < 1e-4, "record {i}: {pa} vs {pb}");
         let cluster = u32::from_le_bytes(a[len_in..len_in + 4].try_into().unwrap());
         assert_eq!(cluster as u64, clusters[i].as_u64().unwrap());
@@ -1114,7 +1122,12 @@ fn scene_command_on_a_robot_scan_in_pcd() {
         header.contains(&format!("element vertex {}", points.len())),
         "{header}"
     );
-    for prop in ["ClusterID", "calip3d_class", "calip3d_prob"] {
+    for prop in [
+        "ClusterID",
+        "calip3d_class",
+        "calip3d_prob",
+        "HeightAboveGround",
+    ] {
         assert!(header.contains(prop), "{prop}: {header}");
     }
     assert!(std::fs::metadata(d("top.png")).unwrap().len() > 1000);

@@ -6,8 +6,8 @@ use calip3d::batch::{ResultsFile, SceneFileRecord, READER_CRASHED};
 use calip3d::load::{load, LoadOptions};
 use calip3d::scene::write::{write_labelled, AsprsCodes};
 use calip3d::scene::{
-    plot::write_plot, ClusterMethod, GroundMethod, ObjectsWriter, PlaneParams, SceneOptions,
-    SmrfParams,
+    plot::write_plot, ClusterMethod, GroundMethod, Lengths, ObjectsWriter, PlaneParams,
+    SceneOptions, SmrfParams,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -39,35 +39,45 @@ pub struct SceneArgs {
     /// Objects: euclidean (PDAL filters.cluster) or dbscan (Open3D cluster_dbscan).
     #[arg(long, default_value = "euclidean")]
     pub cluster: ClusterMethod,
-    /// Euclidean link distance, m (default 1.0 for aerial tiles, 0.02 for robot scans, or 3 × the
-    /// median point spacing when that is larger).
+    /// Euclidean link distance, in the file's units (default 1.0 m for aerial tiles, 0.02 m for
+    /// robot scans, scaled to the file's CRS unit, or 3 × the median point spacing when that is
+    /// larger).
     #[arg(long, conflicts_with = "eps")]
     pub tolerance: Option<f64>,
-    /// DBSCAN neighbourhood radius, m (defaults as --tolerance).
+    /// DBSCAN neighbourhood radius, in the file's units (defaults as --tolerance).
     #[arg(long)]
     pub eps: Option<f64>,
     /// Euclidean: smallest object (default 30 aerial, 100 robot); DBSCAN: neighbours of a core
     /// point, itself included (default 10).
     #[arg(long)]
     pub min_points: Option<usize>,
-    /// SMRF cell size, m.
-    #[arg(long, default_value_t = SmrfParams::default().cell)]
-    pub smrf_cell: f64,
+    /// Height above the ground model up to which a point is ground; only higher points form
+    /// objects. In the file's units (default 0.1 m for aerial tiles, scaled to the file's CRS
+    /// unit; the plane's distance for plane scenes).
+    #[arg(long)]
+    pub min_height: Option<f64>,
+    /// Ground in --asprs output and the counts is the method's own flag (SMRF's threshold, class
+    /// 2, the plane's inliers) instead of --min-height; objects are still points above it.
+    #[arg(long)]
+    pub method_ground: bool,
+    /// SMRF cell size, in the file's units (default 1 m, scaled to the file's CRS unit).
+    #[arg(long)]
+    pub smrf_cell: Option<f64>,
     /// SMRF slope tolerance.
     #[arg(long, default_value_t = SmrfParams::default().slope)]
     pub smrf_slope: f64,
-    /// SMRF largest window radius, m.
-    #[arg(long, default_value_t = SmrfParams::default().window)]
-    pub smrf_window: f64,
-    /// SMRF height threshold, m.
-    #[arg(long, default_value_t = SmrfParams::default().threshold)]
-    pub smrf_threshold: f64,
+    /// SMRF largest window radius, in the file's units (default 18 m, scaled).
+    #[arg(long)]
+    pub smrf_window: Option<f64>,
+    /// SMRF height threshold, in the file's units (default 0.5 m, scaled).
+    #[arg(long)]
+    pub smrf_threshold: Option<f64>,
     /// SMRF slope scalar.
     #[arg(long, default_value_t = SmrfParams::default().scalar)]
     pub smrf_scalar: f64,
-    /// Plane: largest inlier distance, m.
-    #[arg(long, default_value_t = PlaneParams::default().distance)]
-    pub plane_distance: f64,
+    /// Plane: largest inlier distance, in the file's units (default 0.02 m, scaled).
+    #[arg(long)]
+    pub plane_distance: Option<f64>,
     /// Objects projected and encoded together.
     #[arg(long, default_value_t = SceneOptions::default().objects_per_batch)]
     pub objects_per_batch: usize,
@@ -76,17 +86,13 @@ pub struct SceneArgs {
 impl SceneArgs {
     /// The library's scene options from the flags.
     pub fn options(&self, max_cluster_points: Option<usize>) -> SceneOptions {
+        // Lengths stay metric defaults here; explicit ones go in `lengths`, in the file's units.
         let smrf = SmrfParams {
-            cell: self.smrf_cell,
             slope: self.smrf_slope,
-            window: self.smrf_window,
-            threshold: self.smrf_threshold,
             scalar: self.smrf_scalar,
-        };
-        let plane = PlaneParams {
-            distance: self.plane_distance,
             ..Default::default()
         };
+        let plane = PlaneParams::default();
         SceneOptions {
             ground: match self.ground {
                 GroundArg::Auto => GroundMethod::Auto,
@@ -100,6 +106,15 @@ impl SceneArgs {
             min_points: self.min_points,
             max_points: max_cluster_points,
             objects_per_batch: self.objects_per_batch,
+            min_height: self.min_height,
+            method_ground: self.method_ground,
+            lengths: Lengths {
+                smrf_cell: self.smrf_cell,
+                smrf_window: self.smrf_window,
+                smrf_threshold: self.smrf_threshold,
+                plane_distance: self.plane_distance,
+            },
+            metres_per_unit: None,
         }
     }
 }
@@ -121,7 +136,8 @@ pub struct Args {
     /// One record per object: .jsonl or .csv.
     #[arg(long)]
     pub objects: Option<PathBuf>,
-    /// Every input point with ClusterID, calip3d_class, calip3d_prob: .las, .laz or .ply.
+    /// Every input point with ClusterID, calip3d_class, calip3d_prob, HeightAboveGround: .las,
+    /// .laz or .ply.
     #[arg(long)]
     pub out_cloud: Option<PathBuf>,
     /// Also rewrite the ASPRS classification in --out-cloud: 2 ground, 1 other.
@@ -198,10 +214,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         let (ground, noise, other) = scene.role_counts();
         eprintln!(
-            "{file}: {} points: {ground} ground ({}), {noise} noise, {other} other; {} objects \
-             ({} radius {} m, min {} points); ground {:.0} ms, clustering {:.0} ms, classifying {:.0} ms",
+            "{file}: {} points in {} ({}): {ground} ground ({}, min height {}), {noise} noise, \
+             {other} other; {} objects ({} radius {}, min {} points); ground {:.0} ms, \
+             clustering {:.0} ms, classifying {:.0} ms",
             cloud.len(),
+            scene.unit.name,
+            scene.unit.found,
             scene.ground.name(),
+            scene.min_height,
             scene.objects.len(),
             scene.cluster.method,
             scene.cluster.radius,
