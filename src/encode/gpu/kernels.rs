@@ -166,27 +166,17 @@ impl Pipeline {
         device: &wgpu::Device,
         buffers: &[(&str, &wgpu::Buffer)],
     ) -> Result<wgpu::BindGroup, GpuError> {
-        let names: Vec<&str> = self.kernel.bindings.iter().map(|(n, _)| *n).collect();
-        let given: Vec<&str> = buffers.iter().map(|(n, _)| *n).collect();
-        if names != given {
-            return Err(GpuError::Kernel {
-                kernel: self.kernel.name,
-                reason: format!("bound {given:?}, the kernel's bindings are {names:?}"),
-            });
-        }
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, (_, b))| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        Ok(device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(self.kernel.name),
-            layout: &self.layout,
-            entries: &entries,
-        }))
+        crate::project::gpu::named_bind_group(
+            device,
+            &self.layout,
+            self.kernel.name,
+            self.kernel.bindings,
+            buffers,
+        )
+        .map_err(|reason| GpuError::Kernel {
+            kernel: self.kernel.name,
+            reason,
+        })
     }
 }
 

@@ -206,27 +206,17 @@ impl Encoding<'_> {
         work: u32,
     ) -> Result<(), ProjectError> {
         let stage = &pipeline.stage;
-        let names: Vec<&str> = stage.bindings.iter().map(|(n, _)| *n).collect();
-        let given: Vec<&str> = buffers.iter().map(|(n, _)| *n).collect();
-        if names != given {
-            return Err(ProjectError::Pipeline {
-                stage: stage.name,
-                reason: format!("bound {given:?}, the stage's bindings are {names:?}"),
-            });
-        }
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
-            .iter()
-            .enumerate()
-            .map(|(i, (_, b))| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
-            .collect();
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(stage.name),
-            layout: &pipeline.layout,
-            entries: &entries,
-        });
+        let bind_group = named_bind_group(
+            self.device,
+            &pipeline.layout,
+            stage.name,
+            &stage.bindings,
+            buffers,
+        )
+        .map_err(|reason| ProjectError::Pipeline {
+            stage: stage.name,
+            reason,
+        })?;
         let groups = work.div_ceil(WORKGROUP_SIZE).max(1);
         let x = groups.min(65_535);
         let y = groups.div_ceil(x);
@@ -657,4 +647,34 @@ mod tests {
             Ok(_) => panic!("a wrong binding made a pipeline"),
         }
     }
+}
+
+/// A bind group of `buffers` for a layout whose bindings are `declared`: the buffers must be
+/// those bindings by name and in order (a misplaced buffer is an error, not a wrong image). The
+/// one binding check of the projection stages and the vision tower's kernels.
+pub(crate) fn named_bind_group<T>(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    label: &str,
+    declared: &[(&str, T)],
+    buffers: &[(&str, &wgpu::Buffer)],
+) -> Result<wgpu::BindGroup, String> {
+    let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
+    let given: Vec<&str> = buffers.iter().map(|(n, _)| *n).collect();
+    if names != given {
+        return Err(format!("bound {given:?}, the bindings are {names:?}"));
+    }
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, b))| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    Ok(device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    }))
 }
