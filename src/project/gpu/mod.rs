@@ -210,7 +210,7 @@ impl Encoding<'_> {
             self.device,
             &pipeline.layout,
             stage.name,
-            &stage.bindings,
+            stage.bindings,
             buffers,
         )
         .map_err(|reason| ProjectError::Pipeline {
