@@ -591,6 +591,36 @@ impl GpuProjector {
     }
 }
 
+/// A bind group of `buffers` for a layout whose bindings are `declared`: the buffers must be
+/// those bindings by name and in order (a misplaced buffer is an error, not a wrong image). The
+/// one binding check of the projection stages and the vision tower's kernels.
+pub(crate) fn named_bind_group<T>(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    label: &str,
+    declared: &[(&str, T)],
+    buffers: &[(&str, &wgpu::Buffer)],
+) -> Result<wgpu::BindGroup, String> {
+    let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
+    let given: Vec<&str> = buffers.iter().map(|(n, _)| *n).collect();
+    if names != given {
+        return Err(format!("bound {given:?}, the bindings are {names:?}"));
+    }
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, b))| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    Ok(device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout,
+        entries: &entries,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,34 +677,4 @@ mod tests {
             Ok(_) => panic!("a wrong binding made a pipeline"),
         }
     }
-}
-
-/// A bind group of `buffers` for a layout whose bindings are `declared`: the buffers must be
-/// those bindings by name and in order (a misplaced buffer is an error, not a wrong image). The
-/// one binding check of the projection stages and the vision tower's kernels.
-pub(crate) fn named_bind_group<T>(
-    device: &wgpu::Device,
-    layout: &wgpu::BindGroupLayout,
-    label: &str,
-    declared: &[(&str, T)],
-    buffers: &[(&str, &wgpu::Buffer)],
-) -> Result<wgpu::BindGroup, String> {
-    let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
-    let given: Vec<&str> = buffers.iter().map(|(n, _)| *n).collect();
-    if names != given {
-        return Err(format!("bound {given:?}, the bindings are {names:?}"));
-    }
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, (_, b))| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    Ok(device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout,
-        entries: &entries,
-    }))
 }
