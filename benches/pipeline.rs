@@ -8,7 +8,7 @@
 //! A MODEL_DIR without config.json (or none) gets a random ViT-B/32. scripts/bench_pipeline.sh
 //! runs this and the Python pipeline (scripts/bench_pipeline_torch.py) on the same weights.
 
-use calip3d::classify::{classes, Classifier, Prediction};
+use calip3d::classify::{ClassList, Classifier, Prediction};
 use calip3d::encode::random::{write_random_clip, ClipArch};
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::{PointCloud, UpAxis};
@@ -52,10 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .projection(projection)
             .device(DeviceChoice::Cpu)
             .build()?;
-        let set = classifier.class_set(classes::resolve(
-            "modelnet40",
-            &classes::default_templates(projection),
-        )?)?;
+        let set = classifier.class_list(&ClassList::builtin("modelnet40").expect("built in"))?;
         classifier.classify_many(&refs[..2], &set)?; // warm-up
         let t = Instant::now();
         let predictions: Vec<Prediction> = classifier.classify_many(&refs, &set)?;

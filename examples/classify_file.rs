@@ -6,7 +6,7 @@
 //! MODEL is a CLIP folder in the Hugging Face layout or a Hub repo id (default
 //! openai/clip-vit-base-patch32, downloaded once when online).
 
-use calip3d::classify::{classes, Classifier, DEFAULT_MODEL};
+use calip3d::classify::{ClassList, Classifier, DEFAULT_MODEL};
 use calip3d::project::Projection;
 use std::path::Path;
 
@@ -22,8 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .model(model)
         .projection(Projection::Realistic)
         .build()?;
-    let templates = classes::default_templates(Projection::Realistic);
-    let classes = classifier.class_set(classes::resolve(class_names, &templates)?)?;
+    // A classes file, a built-in list's name, or a comma list: what `--classes` takes.
+    let classes = classifier.class_list(&ClassList::from_arg(class_names)?)?;
 
     let prediction = classifier.classify_file(Path::new(file), &classes)?;
     for (class, probability) in prediction.top(3) {

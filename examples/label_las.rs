@@ -8,9 +8,8 @@
 //! cargo run --release --example label_las -- scan.laz labelled.laz MODEL
 //! ```
 
-use calip3d::classify::{classes, Classifier};
+use calip3d::classify::Classifier;
 use calip3d::load::{load, LoadOptions};
-use calip3d::project::Projection;
 use calip3d::scene::{write::write_labelled, SceneOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,11 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(1);
     };
     let classifier = Classifier::builder().model(model).build()?;
-    let templates = classes::default_templates(Projection::Realistic);
-    let classes = classifier.class_set(classes::resolve(
-        "building,tree,car,power line",
-        &templates,
-    )?)?;
+    let classes = classifier.classes(&["building", "tree", "car", "power line"])?;
     // Scenes need every point.
     let all = LoadOptions {
         max_points: 0,

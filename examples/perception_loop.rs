@@ -7,7 +7,7 @@
 //! cargo run --release --example perception_loop -- MODEL
 //! ```
 
-use calip3d::classify::{classes, Classifier};
+use calip3d::classify::Classifier;
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::scene::{GroundMethod, PlaneParams, SceneOptions};
 use calip3d::{PointCloud, UpAxis};
@@ -62,8 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .projection(Projection::Realistic)
         .device(DeviceChoice::Auto)
         .build()?;
-    let templates = classes::default_templates(Projection::Realistic);
-    let classes = classifier.class_set(classes::resolve("box,chair,bottle,person", &templates)?)?;
+    let classes = classifier.classes(&["box", "chair", "bottle", "person"])?;
     // A robot scan: the floor is the dominant plane; objects are 2 cm clusters of ≥ 100 points.
     let options = SceneOptions {
         ground: GroundMethod::Plane(PlaneParams::default()),

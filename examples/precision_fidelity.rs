@@ -11,7 +11,7 @@
 //! `scripts/bench_precision.py` runs it over the shared objects for random ViT-B/32 and B/16. A
 //! random model classifies nothing well: this measures agreement with f32, not accuracy.
 
-use calip3d::classify::{argmax, classes, ClassSet, Classifier, ViewFeatures};
+use calip3d::classify::{argmax, ClassList, ClassSet, Classifier, ViewFeatures};
 use calip3d::encode::kernels::level;
 use calip3d::encode::precision::row_cosines;
 use calip3d::encode::Precision;
@@ -67,10 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let templates = classes::default_templates(Projection::Realistic);
     let class_sets = classifiers
         .iter()
-        .map(|c| c.class_set(classes::resolve("modelnet40", &templates)?))
+        .map(|c| c.class_list(&ClassList::builtin("modelnet40").expect("built in")))
         .collect::<Result<Vec<ClassSet>, _>>()?;
     let mut results: Vec<Fidelity> = precisions.iter().map(|_| Fidelity::default()).collect();
     for file in files {

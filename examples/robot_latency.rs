@@ -6,7 +6,7 @@
 //! cargo run --release --example robot_latency -- MODEL [auto|cpu|gpu] [CALLS] [PRECISION]
 //! ```
 
-use calip3d::classify::{classes, Classifier};
+use calip3d::classify::Classifier;
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::UpAxis;
 use nalgebra::Point3;
@@ -27,8 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .device(device)
         .precision(precision)
         .build()?;
-    let templates = classes::default_templates(Projection::Realistic);
-    let classes = classifier.class_set(classes::resolve("box,chair,bottle,person", &templates)?)?;
+    let classes = classifier.classes(&["box", "chair", "bottle", "person"])?;
     // A 40 × 30 × 20 cm box's surface, deterministic.
     let mut s = 0x9E37_79B9u32;
     let mut rnd = move || {

@@ -140,7 +140,7 @@ impl ClassesArg {
 
     fn specs(&self, templates: &[String]) -> PyResult<Vec<classes::ClassSpec>> {
         let resolved = match self {
-            ClassesArg::Spec(s) => classes::resolve(s, templates),
+            ClassesArg::Spec(s) => classes::ClassList::from_arg(s).and_then(|l| l.specs(templates)),
             ClassesArg::Names(names) => {
                 // A blank or multi-line name would silently vanish or split in the file syntax.
                 if let Some((i, _)) = names

@@ -25,9 +25,9 @@ pub struct BatchSummary {
 /// The run stops early only when `sink` itself fails (e.g. the results file cannot be written).
 ///
 /// ```no_run
-/// # use calip3d::{batch::run_batch, classify::{Classifier, StreamOptions, classes}};
+/// # use calip3d::{batch::run_batch, classify::{Classifier, StreamOptions}};
 /// # let classifier = Classifier::builder().build()?;
-/// # let classes = classifier.class_set(classes::resolve("chair,table", &["a {}.".to_string()])?)?;
+/// # let classes = classifier.classes(&["chair", "table"])?;
 /// let files = calip3d::load::expand_inputs(&["scans/".to_string()])?;
 /// run_batch(&classifier, &classes, &files, &StreamOptions::default(), |file, outcome| {
 ///     match outcome {

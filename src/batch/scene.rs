@@ -183,10 +183,10 @@ pub struct SceneFileOutcome {
 /// Returns the number of files that succeeded and failed.
 ///
 /// ```no_run
-/// # use calip3d::{classify::{Classifier, classes}, load::LoadOptions, scene::SceneOptions};
+/// # use calip3d::{classify::Classifier, load::LoadOptions, scene::SceneOptions};
 /// # use calip3d::batch::run_scene_batch;
 /// # let classifier = Classifier::builder().build()?;
-/// # let classes = classifier.class_set(classes::resolve("car,tree", &["a {}.".to_string()])?)?;
+/// # let classes = classifier.classes(&["car", "tree"])?;
 /// let files = vec!["a.laz".into(), "b.laz".into()];
 /// run_scene_batch(&classifier, &classes, &files, &LoadOptions::default(), &SceneOptions::default(),
 ///     |file, outcome| {

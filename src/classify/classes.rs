@@ -225,11 +225,6 @@ impl ClassList {
     }
 }
 
-/// [`ClassList::from_arg`] then [`ClassList::specs`]: the classes `--classes ARG` names.
-pub fn resolve(arg: &str, templates: &[String]) -> Result<Vec<ClassSpec>, ClassesError> {
-    ClassList::from_arg(arg)?.specs(templates)
-}
-
 /// Parses a classes file's text; `source` names it in errors.
 pub fn parse_classes(
     text: &str,
@@ -313,6 +308,11 @@ fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `--classes ARG` names.
+    fn resolve(arg: &str, templates: &[String]) -> Result<Vec<ClassSpec>, ClassesError> {
+        ClassList::from_arg(arg)?.specs(templates)
+    }
 
     fn t() -> Vec<String> {
         vec!["a {}.".to_string(), "the {} model".to_string()]

@@ -7,6 +7,7 @@ pub mod profile;
 mod settings;
 pub(crate) mod stream;
 
+pub use classes::ClassList;
 pub use classifier::{
     ClassSet, Classifier, ClassifierBuilder, ProjectedClouds, Scoring, ViewFeatures, DEFAULT_MODEL,
 };

@@ -3,13 +3,13 @@
 //! accuracy, the confusion matrix).
 //!
 //! ```no_run
-//! # use calip3d::classify::{Classifier, classes};
+//! # use calip3d::classify::{Classifier, ClassList};
 //! use calip3d::classify::StreamOptions;
 //! use calip3d::eval::{evaluate, EvalReport};
 //! use calip3d::load::dataset::{Dataset, DatasetOptions};
 //! # let classifier = Classifier::builder().build()?;
 //! let dataset = Dataset::open("modelnet40_ply_hdf5_2048".as_ref(), &DatasetOptions::default())?;
-//! let classes = classifier.class_set(classes::resolve("modelnet40", &["a {}.".to_string()])?)?;
+//! let classes = classifier.class_list(&ClassList::builtin("modelnet40").expect("built in"))?;
 //! let labels = dataset.labels_in(classes.names())?;
 //! let mut scored = Vec::new();
 //! evaluate(&classifier, &classes, &dataset, &StreamOptions::default(), |i, outcome| {

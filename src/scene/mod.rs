@@ -9,16 +9,13 @@
 //!    of a scene projected and encoded in shared batches.
 //!
 //! ```no_run
-//! use calip3d::classify::{classes, Classifier};
+//! use calip3d::classify::Classifier;
 //! use calip3d::load::{load, LoadOptions};
 //! use calip3d::project::Projection;
 //! use calip3d::scene::SceneOptions;
 //!
 //! let classifier = Classifier::builder().model("path/to/clip").build()?;
-//! let classes = classifier.class_set(classes::resolve(
-//!     "car,tree,building,person",
-//!     &classes::default_templates(Projection::Realistic),
-//! )?)?;
+//! let classes = classifier.classes(&["car", "tree", "building", "person"])?;
 //! // Scenes need every point: max_points 0.
 //! let cloud = load("tile.laz".as_ref(), &LoadOptions { max_points: 0, ..Default::default() })?;
 //! let scene = classifier.classify_scene(&cloud, &classes, &SceneOptions::default())?;

@@ -412,3 +412,113 @@ fn files_that_used_to_abort_the_process_are_error_records_and_resume_ends() {
     check(batch(&[&data], &out, &[]));
     check(batch(&[&data], &out, &["--resume"]));
 }
+
+/// The library's [`calip3d::batch::BatchJob`], without the CLI: every file gets one record, a
+/// resume skips finished files and retries failed ones, and a journal left by a run that died
+/// inside a reader gives that file a "reader crashed" record instead of reading it again.
+#[test]
+fn batch_job_resumes_and_isolates_at_the_library_level() {
+    use calip3d::batch::{BatchJob, BatchProgress, READER_CRASHED};
+    use calip3d::classify::{Classifier, StreamOptions};
+    use calip3d::project::DeviceChoice;
+
+    #[derive(Default)]
+    struct Seen {
+        started: Vec<(usize, usize)>,
+        failed: Vec<String>,
+        crashed: Vec<String>,
+    }
+    impl BatchProgress for Seen {
+        fn started(&mut self, to_do: usize, already_done: usize) {
+            self.started.push((to_do, already_done));
+        }
+        fn crashed_before(&mut self, file: &str) {
+            self.crashed.push(file.to_string());
+        }
+        fn file_done(&mut self, file: &Path, error: Option<&calip3d::Error>) {
+            if let Some(e) = error {
+                assert!(e.to_string().contains(&file.display().to_string()), "{e}");
+                self.failed
+                    .push(file.file_name().unwrap().to_string_lossy().into());
+            }
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scans");
+    std::fs::create_dir(&data).unwrap();
+    mixed_folder(&data);
+    let files = calip3d::load::expand_inputs(&[data.display().to_string()]).unwrap();
+    assert_eq!(files.len(), 7);
+    let classifier = Classifier::builder()
+        .model(tiny_model().display().to_string())
+        .device(DeviceChoice::Cpu)
+        .build()
+        .unwrap();
+    let classes = classifier.classes(&["box", "pole", "plate"]).unwrap();
+    let out = dir.path().join("results.jsonl");
+    assert!(BatchJob::new(dir.path().join("results.txt")).is_err());
+    let job = BatchJob::new(&out)
+        .unwrap()
+        .stream(StreamOptions::new(2, 0))
+        .top_k(2);
+
+    let mut seen = Seen::default();
+    let report = job
+        .run(&classifier, &classes, files.clone(), &mut seen)
+        .unwrap();
+    assert_eq!(
+        (report.processed, report.succeeded, report.failed),
+        (7, 3, 4)
+    );
+    assert_eq!((report.results.records, report.results.failed), (7, 4));
+    assert_eq!(seen.started, [(7, 0)]);
+    seen.failed.sort();
+    assert_eq!(
+        seen.failed,
+        ["empty.las", "magic.ply", "truncated.ply", "zero.ply"]
+    );
+    let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(records.len(), 7);
+    assert!(records
+        .iter()
+        .filter(|r| r["ok"] == true)
+        .all(|r| r["top"].as_array().unwrap().len() == 2));
+
+    // Resume: the three good files are done, the four failed ones are tried again (and fail).
+    let mut seen = Seen::default();
+    let resumed = job.clone().resume(true);
+    let report = resumed
+        .run(&classifier, &classes, files.clone(), &mut seen)
+        .unwrap();
+    assert_eq!((report.processed, report.already_done), (4, 3));
+    assert_eq!(seen.started, [(4, 3)]);
+    assert_eq!((report.results.records, report.results.failed), (7, 4));
+
+    // A run died while reading good1.ply alone: the journal says reading started, never ended.
+    let good1 = data.join("good1.ply").display().to_string();
+    std::fs::write(
+        calip3d::batch::journal_path(&out),
+        format!("{{\"event\":\"reading\",\"file\":{good1:?}}}\n"),
+    )
+    .unwrap();
+    std::fs::write(&out, "").unwrap();
+    let mut seen = Seen::default();
+    let report = resumed
+        .run(&classifier, &classes, files, &mut seen)
+        .unwrap();
+    assert_eq!(seen.crashed, [good1.clone()]);
+    assert_eq!(report.crashed_before, [good1.clone()]);
+    assert_eq!(
+        report.processed, 6,
+        "every file but the one a reader crashed in"
+    );
+    let records = json_lines(&std::fs::read_to_string(&out).unwrap());
+    assert_eq!(records.len(), 7);
+    let crashed = records
+        .iter()
+        .find(|r| r["file"] == good1.as_str())
+        .unwrap();
+    assert_eq!(crashed["ok"], false);
+    assert!(crashed["error"].as_str().unwrap().contains(READER_CRASHED));
+}

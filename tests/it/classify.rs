@@ -204,7 +204,9 @@ fn baseline_is_plain_clip_and_the_beta_terms_change_the_logits() {
     let baseline = build(CalipParams::baseline());
     let calip = build(CalipParams::default());
     let templates = classes::default_templates(Projection::PointClip);
-    let specs = classes::resolve("box,pole,plate", &templates).unwrap();
+    let specs = classes::ClassList::from_names(["box", "pole", "plate"])
+        .specs(&templates)
+        .unwrap();
     let set = baseline.class_set(specs.clone()).unwrap();
     let cloud = PointCloud::from_xyz(&box_cloud(1, 600).concat(), UpAxis::Y);
     let p = baseline.classify(&cloud, &set).unwrap();

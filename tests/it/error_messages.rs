@@ -60,7 +60,8 @@ fn every_error_kind_says_its_cause_once_and_names_its_file() {
     let e = calip3d::load::expand_inputs(&[missing("tiles").display().to_string()]).unwrap_err();
     check(e.into(), "tiles");
     let classes = missing("classes.txt");
-    let e = calip3d::classify::classes::resolve(classes.to_str().unwrap(), &["{}".to_string()])
+    let e = calip3d::classify::ClassList::from_file(&classes)
+        .specs(&["{}".to_string()])
         .unwrap_err();
     check(e.into(), "classes.txt");
     let e = match calip3d::encode::ClipEncoder::load(

@@ -152,7 +152,7 @@ fn buffers_are_reused_across_calls_with_different_batch_sizes() {
 
 #[test]
 fn classification_on_the_gpu_matches_the_cpu() {
-    use calip3d::classify::{classes, Classifier};
+    use calip3d::classify::Classifier;
     if gpu(Projection::Realistic).is_none() {
         return;
     }
@@ -168,15 +168,7 @@ fn classification_on_the_gpu_matches_the_cpu() {
                     .device(device)
                     .build()
                     .unwrap();
-                let set = c
-                    .class_set(
-                        classes::resolve(
-                            "chair,airplane,lamp",
-                            &classes::default_templates(projection),
-                        )
-                        .unwrap(),
-                    )
-                    .unwrap();
+                let set = c.classes(&["chair", "airplane", "lamp"]).unwrap();
                 c.classify(&cloud, &set).unwrap().logits
             })
             .collect();

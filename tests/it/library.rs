@@ -1,7 +1,7 @@
 //! The library API as robotics code uses it: one classifier shared by threads, clouds from memory.
 
 use crate::common::*;
-use calip3d::classify::{classes, Classifier};
+use calip3d::classify::Classifier;
 use calip3d::project::{DeviceChoice, Projection};
 use calip3d::{PointCloud, UpAxis};
 use nalgebra::Point3;
@@ -20,11 +20,7 @@ fn classifier(projection: Projection) -> Classifier {
 #[test]
 fn the_same_cloud_classified_from_several_threads_gives_identical_results() {
     let c = Arc::new(classifier(Projection::Realistic));
-    let templates = classes::default_templates(Projection::Realistic);
-    let set = Arc::new(
-        c.class_set(classes::resolve("box,pole,plate,chair", &templates).unwrap())
-            .unwrap(),
-    );
+    let set = Arc::new(c.classes(&["box", "pole", "plate", "chair"]).unwrap());
     let xyz: Vec<f32> = box_cloud(1, 700).into_iter().flatten().collect();
     let reference = c.classify_xyz(&xyz, UpAxis::Y, &set).unwrap();
     assert_eq!(reference.view_logits.as_ref().unwrap().len(), 10);
@@ -49,10 +45,7 @@ fn the_same_cloud_classified_from_several_threads_gives_identical_results() {
 #[test]
 fn points_flat_buffers_and_clouds_agree_and_batches_match_singles() {
     let c = classifier(Projection::PointClip);
-    let templates = classes::default_templates(Projection::PointClip);
-    let set = c
-        .class_set(classes::resolve("box,pole", &templates).unwrap())
-        .unwrap();
+    let set = c.classes(&["box", "pole"]).unwrap();
     let pts: Vec<Point3<f32>> = box_cloud(2, 500)
         .iter()
         .map(|p| Point3::new(p[0], p[1], p[2]))
@@ -82,10 +75,7 @@ fn points_flat_buffers_and_clouds_agree_and_batches_match_singles() {
 #[test]
 fn bad_inputs_are_errors_not_panics() {
     let c = classifier(Projection::PointClip);
-    let templates = classes::default_templates(Projection::PointClip);
-    let set = c
-        .class_set(classes::resolve("box,pole", &templates).unwrap())
-        .unwrap();
+    let set = c.classes(&["box", "pole"]).unwrap();
     let empty = c.classify_xyz(&[], UpAxis::Y, &set).unwrap_err();
     assert!(empty.to_string().contains("no points"), "{empty}");
     let nan = c

@@ -238,9 +238,7 @@ fn a_profile_gives_the_logits_of_its_settings_as_flags() {
     // The same settings through the library: the builder (its explicit α and β win over the
     // profile's whatever the order of the calls) and `Settings`, as values and as a profile.
     let logits = |c: calip3d::classify::Classifier| -> Vec<f32> {
-        let specs =
-            calip3d::classify::classes::resolve("chair,table,lamp", &c.templates()).unwrap();
-        let classes = c.class_set(specs).unwrap();
+        let classes = c.classes(&["chair", "table", "lamp"]).unwrap();
         c.classify_file(&cloud, &classes).unwrap().logits
     };
     let cli: Vec<f32> = serde_json::from_value(a[0]["logits"].clone()).unwrap();

@@ -2,9 +2,11 @@
 
 use crate::pipeline_args::PipelineArgs;
 use crate::progress::files_bar;
-use calip3d::batch::{record, run_batch_observed, BatchSummary, ResultsFile, READER_CRASHED};
+use crate::scene_args::SceneArgs;
+use calip3d::batch::{BatchJob, BatchProgress, READER_CRASHED};
 use calip3d::classify::StreamOptions;
 use calip3d::load::expand_inputs;
+use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,76 +42,79 @@ pub struct Args {
     #[arg(long)]
     pub scene: bool,
     #[command(flatten)]
-    pub scene_options: crate::scene::SceneArgs,
+    pub scene_options: SceneArgs,
+}
+
+/// The progress bar and the warnings of a batch on stderr.
+struct Progress {
+    bar: ProgressBar,
+    failures: usize,
+    quiet: bool,
+}
+
+impl BatchProgress for Progress {
+    fn started(&mut self, to_do: usize, already_done: usize) {
+        if already_done > 0 && !self.quiet {
+            eprintln!("resuming: {already_done} files already done, {to_do} to go");
+        }
+        self.bar = files_bar(to_do, self.quiet);
+    }
+
+    fn crashed_before(&mut self, file: &str) {
+        log::warn!("{file}: {READER_CRASHED}");
+    }
+
+    fn file_done(&mut self, _file: &Path, error: Option<&calip3d::Error>) {
+        self.bar.inc(1);
+        if let Some(e) = error {
+            self.failures += 1;
+            self.bar.set_message(format!("{} failed", self.failures));
+            self.bar.suspend(|| log::warn!("{e}"));
+        }
+    }
 }
 
 /// Exit status: 0 when every file succeeded, 2 when some failed; setup errors (bad classes, model
-/// not found, no inputs) return Err before any file runs, and main exits 1.
+/// not found, no inputs, a results file that is neither .jsonl nor .csv) return Err before any
+/// file runs, and main exits 1.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let files = expand_inputs(&args.inputs)?;
-    if args.scene {
-        return crate::scene::run_batch(args, files);
-    }
-    let (results, plan) = ResultsFile::open(&args.out, args.resume)?;
-    for file in &plan.crashed {
-        log::warn!("{file}: {READER_CRASHED}");
-    }
-    let (isolate, todo) = plan.plan(files);
+    let job = BatchJob::new(&args.out)?
+        .resume(args.resume)
+        .top_k(args.top_k)
+        .stream(StreamOptions::new(args.jobs, args.views_per_encode));
     let classifier = args.pipeline.classifier(false)?;
     let classes = args.pipeline.class_set(&classifier)?;
-    if args.resume && !args.quiet {
-        eprintln!(
-            "resuming: {} files already done, {} to go",
-            plan.done.len(),
-            todo.len() + isolate.len()
-        );
-    }
-    let bar = files_bar(todo.len() + isolate.len(), args.quiet);
-    let mut failures = 0usize;
-    let mut summary = BatchSummary::default();
-    let mut sink = |file: &Path, outcome: calip3d::Result<_>| {
-        bar.inc(1);
-        if let Err(e) = &outcome {
-            failures += 1;
-            bar.set_message(format!("{failures} failed"));
-            bar.suspend(|| log::warn!("{e}"));
-        }
-        results.write(&record(file, &outcome, args.top_k))?;
-        Ok(())
+    let mut progress = Progress {
+        bar: ProgressBar::hidden(),
+        failures: 0,
+        quiet: args.quiet,
     };
-    // Files that were being read together when a run died go first, one at a time, so that a
-    // crash among them names its file.
-    for file in &isolate {
-        results.isolated(file)?;
-        let alone = StreamOptions::new(1, args.views_per_encode);
-        let s = run_batch_observed(
+    let report = if args.scene {
+        job.run_scenes(
             &classifier,
             &classes,
-            std::slice::from_ref(file),
-            &alone,
-            &results,
-            &mut sink,
-        )?;
-        summary.succeeded += s.succeeded;
-        summary.failed += s.failed;
-    }
-    let options = StreamOptions::new(args.jobs, args.views_per_encode);
-    let s = run_batch_observed(&classifier, &classes, &todo, &options, &results, &mut sink)?;
-    summary.succeeded += s.succeeded;
-    summary.failed += s.failed;
-    bar.finish_and_clear();
-    let written = results.finish()?;
+            files,
+            &args.pipeline.projection.load_options(),
+            &args.scene_options.options(None),
+            &mut progress,
+        )?
+    } else {
+        job.run(&classifier, &classes, files, &mut progress)?
+    };
+    progress.bar.finish_and_clear();
     if !args.quiet {
+        let what = if args.scene { "scenes" } else { "classified" };
         eprintln!(
-            "{} files: {} classified, {} failed; results in {} ({} records, {} failed)",
-            todo.len() + isolate.len(),
-            summary.succeeded,
-            summary.failed,
+            "{} files: {} {what}, {} failed; results in {} ({} records, {} failed)",
+            report.processed,
+            report.succeeded,
+            report.failed,
             args.out.display(),
-            written.records,
-            written.failed,
+            report.results.records,
+            report.results.failed,
         );
     }
     // The exit status speaks for the whole results file, records kept by a resume included.
-    Ok(crate::exit::after_inputs(written.failed))
+    Ok(crate::exit::after_inputs(report.results.failed))
 }

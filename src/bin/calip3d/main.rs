@@ -16,6 +16,7 @@ mod pipeline_args;
 mod progress;
 mod render;
 mod scene;
+mod scene_args;
 mod tune;
 
 /// Zero-shot 3D point-cloud classification with CLIP and CALIP's parameter-free attention.

@@ -1,123 +1,16 @@
 //! `calip3d scene`: find the objects in a LiDAR tile or a robot's scan, classify each, and write
-//! the objects, a labelled cloud and a bird's-eye plot. Also the scene options of `batch --scene`.
+//! the objects, a labelled cloud and a bird's-eye plot.
 
 use crate::pipeline_args::PipelineArgs;
-use calip3d::batch::{ResultsFile, SceneFileRecord, READER_CRASHED};
+use crate::scene_args::SceneArgs;
 use calip3d::load::{load, LoadOptions};
+use calip3d::scene::plot::write_plot;
 use calip3d::scene::write::{write_labelled, AsprsCodes};
-use calip3d::scene::{
-    plot::write_plot, ClusterMethod, GroundMethod, Lengths, ObjectsWriter, PlaneParams,
-    SceneOptions, SmrfParams,
-};
+use calip3d::scene::ObjectsWriter;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Ground methods on the command line.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum GroundArg {
-    /// classified when the file has ASPRS class-2 points, else smrf (z-up and at least SMRF's
-    /// window, 18 m, across) or plane.
-    Auto,
-    /// The file's ASPRS classes: 2 ground, 7 and 18 noise.
-    Classified,
-    /// Simple Morphological Filter (PDAL filters.smrf).
-    Smrf,
-    /// The dominant plane by seeded RANSAC (robot scans).
-    Plane,
-    /// No ground.
-    None,
-}
-
-/// How a scene is split: shared by `scene` and `batch --scene`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct SceneArgs {
-    /// Ground: auto, classified, smrf, plane or none.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub ground: GroundArg,
-    /// Objects: euclidean (PDAL filters.cluster) or dbscan (Open3D cluster_dbscan).
-    #[arg(long, default_value = "euclidean")]
-    pub cluster: ClusterMethod,
-    /// Euclidean link distance, in the file's units (default 1.0 m for aerial tiles, 0.02 m for
-    /// robot scans, scaled to the file's CRS unit, or 3 × the median point spacing when that is
-    /// larger).
-    #[arg(long, conflicts_with = "eps")]
-    pub tolerance: Option<f64>,
-    /// DBSCAN neighbourhood radius, in the file's units (defaults as --tolerance).
-    #[arg(long)]
-    pub eps: Option<f64>,
-    /// Euclidean: smallest object (default 30 aerial, 100 robot); DBSCAN: neighbours of a core
-    /// point, itself included (default 10).
-    #[arg(long)]
-    pub min_points: Option<usize>,
-    /// Height above the ground model up to which a point is ground; only higher points form
-    /// objects. In the file's units (default 0.1 m for aerial tiles, scaled to the file's CRS
-    /// unit; the plane's distance for plane scenes).
-    #[arg(long)]
-    pub min_height: Option<f64>,
-    /// Ground in --asprs output and the counts is the method's own flag (SMRF's threshold, class
-    /// 2, the plane's inliers) instead of --min-height; objects are still points above it.
-    #[arg(long)]
-    pub method_ground: bool,
-    /// SMRF cell size, in the file's units (default 1 m, scaled to the file's CRS unit).
-    #[arg(long)]
-    pub smrf_cell: Option<f64>,
-    /// SMRF slope tolerance.
-    #[arg(long, default_value_t = SmrfParams::default().slope)]
-    pub smrf_slope: f64,
-    /// SMRF largest window radius, in the file's units (default 18 m, scaled).
-    #[arg(long)]
-    pub smrf_window: Option<f64>,
-    /// SMRF height threshold, in the file's units (default 0.5 m, scaled).
-    #[arg(long)]
-    pub smrf_threshold: Option<f64>,
-    /// SMRF slope scalar.
-    #[arg(long, default_value_t = SmrfParams::default().scalar)]
-    pub smrf_scalar: f64,
-    /// Plane: largest inlier distance, in the file's units (default 0.02 m, scaled).
-    #[arg(long)]
-    pub plane_distance: Option<f64>,
-    /// Objects projected and encoded together.
-    #[arg(long, default_value_t = SceneOptions::default().objects_per_batch)]
-    pub objects_per_batch: usize,
-}
-
-impl SceneArgs {
-    /// The library's scene options from the flags.
-    pub fn options(&self, max_cluster_points: Option<usize>) -> SceneOptions {
-        // Lengths stay metric defaults here; explicit ones go in `lengths`, in the file's units.
-        let smrf = SmrfParams {
-            slope: self.smrf_slope,
-            scalar: self.smrf_scalar,
-            ..Default::default()
-        };
-        let plane = PlaneParams::default();
-        SceneOptions {
-            ground: match self.ground {
-                GroundArg::Auto => GroundMethod::Auto,
-                GroundArg::Classified => GroundMethod::Classified,
-                GroundArg::Smrf => GroundMethod::Smrf(smrf),
-                GroundArg::Plane => GroundMethod::Plane(plane),
-                GroundArg::None => GroundMethod::None,
-            },
-            cluster: self.cluster,
-            radius: self.tolerance.or(self.eps),
-            min_points: self.min_points,
-            max_points: max_cluster_points,
-            objects_per_batch: self.objects_per_batch,
-            min_height: self.min_height,
-            method_ground: self.method_ground,
-            lengths: Lengths {
-                smrf_cell: self.smrf_cell,
-                smrf_window: self.smrf_window,
-                smrf_threshold: self.smrf_threshold,
-                plane_distance: self.plane_distance,
-            },
-            metres_per_unit: None,
-        }
-    }
-}
 
 #[derive(clap::Args)]
 // `--max-points` is the largest object here (PDAL's max_points); the object point budget that
@@ -244,67 +137,4 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `calip3d batch --scene`: one object record per object and one summary record per file into
-/// the results file, journaled as `calip3d batch` journals its records (so `--resume` after a
-/// crash inside a reader records that file as failed and goes on); failed files get a failed
-/// summary and the run goes on (exit 2 at the end).
-pub fn run_batch(args: &crate::batch::Args, files: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    let (results, plan) = ResultsFile::<SceneFileRecord>::open(&args.out, args.resume)?;
-    for file in &plan.crashed {
-        log::warn!("{file}: {READER_CRASHED}");
-    }
-    // Scenes read one file at a time: files to isolate are simply read first.
-    let (isolate, todo) = plan.plan(files);
-    for file in &isolate {
-        results.isolated(file)?;
-    }
-    let todo: Vec<PathBuf> = isolate.into_iter().chain(todo).collect();
-    let classifier = args.pipeline.classifier(false)?;
-    let classes = args.pipeline.class_set(&classifier)?;
-    if args.resume && !args.quiet {
-        eprintln!(
-            "resuming: {} files already done, {} to go",
-            plan.done.len(),
-            todo.len()
-        );
-    }
-    let bar = crate::progress::files_bar(todo.len(), args.quiet);
-    let format = results.format();
-    let (ok, failed) = calip3d::batch::run_scene_batch_observed(
-        &classifier,
-        &classes,
-        &todo,
-        &args.pipeline.projection.load_options(),
-        &args.scene_options.options(None),
-        &results,
-        |file, outcome| {
-            bar.inc(1);
-            let name = file.display().to_string();
-            let record = match outcome {
-                Ok(o) => {
-                    SceneFileRecord::new(&name, Ok((&o.scene, o.cloud.len())), format, args.top_k)
-                }
-                Err(e) => {
-                    bar.suspend(|| log::warn!("{e}"));
-                    SceneFileRecord::new(&name, Err(&e.to_string()), format, args.top_k)
-                }
-            };
-            Ok(results.write(&record)?)
-        },
-    )?;
-    bar.finish_and_clear();
-    let written = results.finish()?;
-    if !args.quiet {
-        eprintln!(
-            "{} files: {ok} scenes, {failed} failed; objects in {} ({} files, {} failed)",
-            todo.len(),
-            args.out.display(),
-            written.records,
-            written.failed,
-        );
-    }
-    // The exit status speaks for the whole results file, records kept by a resume included.
-    Ok(crate::exit::after_inputs(written.failed))
 }
