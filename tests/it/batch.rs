@@ -507,8 +507,8 @@ fn batch_job_resumes_and_isolates_at_the_library_level() {
     let report = resumed
         .run(&classifier, &classes, files, &mut seen)
         .unwrap();
-    assert_eq!(seen.crashed, [good1.clone()]);
-    assert_eq!(report.crashed_before, [good1.clone()]);
+    assert_eq!(seen.crashed, std::slice::from_ref(&good1));
+    assert_eq!(report.crashed_before, std::slice::from_ref(&good1));
     assert_eq!(
         report.processed, 6,
         "every file but the one a reader crashed in"
